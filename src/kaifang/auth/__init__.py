@@ -1,0 +1,1 @@
+"""Accounts, organisations, memberships, roles, permissions, API tokens, identity verification."""

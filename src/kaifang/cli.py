@@ -1,0 +1,121 @@
+"""Command line: ``kaifang db upgrade``, ``kaifang serve``, ``kaifang demo``, ``kaifang audit verify`` …"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kaifang.config import Environment, Settings
+
+app = typer.Typer(help="Kaifang public data open platform", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema")
+audit_app = typer.Typer(help="Audit trail")
+user_app = typer.Typer(help="Accounts")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations (creates the database on first run)."""
+    from kaifang.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.database_url, revision)
+    typer.echo(f"database at {revision}: {settings.database_url.split('@')[-1]}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the site and the API with uvicorn."""
+    import uvicorn
+
+    from kaifang.app import create_app
+
+    settings = _settings()
+    if workers > 1:
+        uvicorn.run("kaifang.asgi:app", host=host, port=port, workers=workers, log_config=None)
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000, serve_site: bool = typer.Option(True, "--serve/--no-serve")) -> None:
+    """Migrate, seed the demo city, print the demo accounts and serve."""
+    from kaifang.db import make_engine, make_session_factory, unit_of_work
+    from kaifang.demo import DEMO_PASSWORD, seed_demo
+    from kaifang.migrate import upgrade_database
+
+    settings = _settings(environment=Environment.DEMO)
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        accounts = seed_demo(session, settings)
+    engine.dispose()
+    url = f"http://{host}:{port}"
+    typer.echo(f"\nKaifang demo city is ready at {url}\n")
+    typer.echo(f"{'account':<10} {'password':<20} role")
+    for account in accounts:
+        typer.echo(f"{account.username:<10} {DEMO_PASSWORD:<20} {account.description}")
+    typer.echo("")
+    sys.stdout.flush()
+    if serve_site:
+        serve(host=host, port=port)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 and name the first broken event if it was tampered with."""
+    from kaifang.audit.queries import verify_chain
+    from kaifang.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as session:
+        result = verify_chain(session)
+    engine.dispose()
+    if result.ok:
+        typer.echo(f"audit chain intact: {result.checked} events")
+        return
+    typer.echo(f"audit chain BROKEN at event {result.broken_seq}: {result.reason} "
+               f"({result.checked} events verified before it)", err=True)
+    raise typer.Exit(1)
+
+
+@user_app.command("create")
+def user_create(username: str, email: str, password: str = typer.Option(..., prompt=True, hide_input=True),
+                role: list[str] = typer.Option([], help="platform_admin, authority_reviewer, auditor, expert"),
+                display_name: str = "") -> None:
+    """Create an account (for example the first administrator)."""
+    from kaifang.auth.actions import create_user_direct, grant_role_system
+    from kaifang.auth.models import AccountType, Role
+    from kaifang.db import make_engine, make_session_factory, unit_of_work
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        user = create_user_direct(session, settings, username=username, email=email,
+                                  display_name=display_name or username,
+                                  account_type=AccountType.NATURAL_PERSON, password=password)
+        for name in role:
+            grant_role_system(session, user, Role(name))
+    engine.dispose()
+    typer.echo(f"created {username}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""A fictional city (示范市) for demonstrations: providers in a hierarchy and one account per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kaifang.audit.actions import record
+from kaifang.auth.actions import create_user_direct, grant_role_system
+from kaifang.auth.models import (
+    AccountType,
+    IdentityVerification,
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+    VerificationStatus,
+)
+from kaifang.auth.secrets import keyed_digest
+from kaifang.config import Settings
+from kaifang.db import utcnow
+from kaifang.identifiers import mask_keep, mask_resident_id, org_code_check_char, uscc_check_char
+
+DEMO_PASSWORD = "Kaifang-demo-2026"  # noqa: S105 - printed for the demo on purpose
+
+
+def demo_uscc(serial: int, authority: str = "1", kind: str = "1") -> str:
+    """A well-formed credit code for a fictional body (region 990100 is not a real city)."""
+    org8 = f"K{serial:07d}"
+    first17 = f"{authority}{kind}990100{org8}{org_code_check_char(org8)}"
+    return first17 + uscc_check_char(first17)
+
+
+# slug, name, English name, kind, parent slug
+ORGANISATIONS: list[tuple[str, str, str, OrgKind, str | None]] = [
+    ("big-data-bureau", "示范市大数据管理局", "Demo City Big Data Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
+    ("transport", "示范市交通运输局", "Transport Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
+    ("transit-centre", "示范市公共交通服务中心", "Public Transit Service Centre", OrgKind.PUBLIC_INSTITUTION, "transport"),
+    ("market-regulation", "示范市市场监督管理局", "Market Regulation Administration", OrgKind.MUNICIPAL_DEPARTMENT, None),
+    ("ecology", "示范市生态环境局", "Ecology and Environment Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
+    ("health", "示范市卫生健康委员会", "Health Commission", OrgKind.MUNICIPAL_DEPARTMENT, None),
+    ("cdc", "示范市疾病预防控制中心", "Centre for Disease Control", OrgKind.PUBLIC_INSTITUTION, "health"),
+    ("education", "示范市教育局", "Education Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
+    ("donghu", "示范市东湖区人民政府", "Donghu District Government", OrgKind.DISTRICT_GOVERNMENT, None),
+    ("donghu-civil", "东湖区民政局", "Donghu Civil Affairs Bureau", OrgKind.MUNICIPAL_DEPARTMENT, "donghu"),
+    ("donghu-urban", "东湖区城市管理局", "Donghu Urban Management Bureau", OrgKind.MUNICIPAL_DEPARTMENT, "donghu"),
+    ("donghu-street", "东湖区湖滨街道办事处", "Hubin Subdistrict Office", OrgKind.MUNICIPAL_DEPARTMENT, "donghu"),
+    ("water", "示范市自来水有限公司", "Demo City Water Supply Co.", OrgKind.PUBLIC_UTILITY, None),
+    ("power", "国网示范市供电公司", "Demo City Power Supply Co.", OrgKind.PUBLIC_UTILITY, None),
+    ("smart-mobility", "示范智慧出行科技有限公司", "Smart Mobility Technology Co.", OrgKind.ENTERPRISE, None),
+]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    account_type: AccountType
+    role: Role | None = None
+    org: str | None = None
+    membership: MembershipRole | None = None
+    entity_name: str = ""
+
+    @property
+    def description(self) -> str:
+        if self.role:
+            return self.role.value
+        if self.membership:
+            return f"{self.membership.value} @ {self.org}"
+        return self.account_type.value
+
+
+ACCOUNTS = [
+    DemoAccount("admin", "平台管理员", AccountType.NATURAL_PERSON, role=Role.PLATFORM_ADMIN),
+    DemoAccount("reviewer", "审核员 李审", AccountType.NATURAL_PERSON, role=Role.AUTHORITY_REVIEWER),
+    DemoAccount("auditor", "监督员 王督", AccountType.NATURAL_PERSON, role=Role.AUDITOR),
+    DemoAccount("expert", "专家 赵教授", AccountType.NATURAL_PERSON, role=Role.EXPERT),
+    DemoAccount("staff", "交通局 张数据", AccountType.NATURAL_PERSON, org="transport",
+                membership=MembershipRole.STAFF),
+    DemoAccount("head", "交通局 陈局长", AccountType.NATURAL_PERSON, org="transport",
+                membership=MembershipRole.HEAD),
+    DemoAccount("citizen", "市民 刘用", AccountType.NATURAL_PERSON),
+    DemoAccount("company", "示范数据科技有限公司", AccountType.LEGAL_PERSON,
+                entity_name="示范数据科技有限公司"),
+]
+
+# Valid test vectors of GB 11643 / GB 32100 (from the public standard examples).
+DEMO_IDENTITY = {"citizen": ("刘用", "11010519491231002X"), "company": ("周法人", "91110000600037341L")}
+
+
+def _seed_organisations(session: Session) -> dict[str, Organisation]:
+    existing = {o.slug: o for o in session.scalars(select(Organisation))}
+    for serial, (slug, name, name_en, kind, parent) in enumerate(ORGANISATIONS, start=1):
+        if slug in existing:
+            continue
+        authority = "9" if kind in (OrgKind.PUBLIC_UTILITY, OrgKind.ENTERPRISE) else "1"
+        org = Organisation(slug=slug, name=name, name_en=name_en, kind=kind,
+                           parent=existing.get(parent) if parent else None,
+                           uscc=demo_uscc(serial, authority), description="",
+                           contact_email=f"data@{slug}.demo.example")
+        session.add(org)
+        session.flush()
+        record(session, None, "organisation.create", target_type="organisation", target_id=org.id,
+               data={"slug": slug, "kind": kind, "seed": "demo"})
+        existing[slug] = org
+    return existing
+
+
+def _verify(session: Session, settings: Settings, user: User, name: str, number: str) -> None:
+    kind = "resident_id" if user.account_type == AccountType.NATURAL_PERSON else "uscc"
+    masked = mask_resident_id(number) if kind == "resident_id" else mask_keep(number, 4, 4)
+    now = utcnow()
+    row = IdentityVerification(user_id=user.id, document_kind=kind, real_name=name,
+                               number_masked=masked,
+                               number_digest=keyed_digest(settings.secret_key, "identity", number),
+                               status=VerificationStatus.VERIFIED, verifier="demo",
+                               submitted_at=now - dt.timedelta(days=1), decided_at=now)
+    session.add(row)
+    session.flush()
+    record(session, None, "identity.verify", target_type="identity_verification", target_id=row.id,
+           data={"user_id": user.id, "seed": "demo"})
+
+
+def seed_demo(session: Session, settings: Settings) -> list[DemoAccount]:
+    """Idempotent: creates what is missing, leaves the rest."""
+    orgs = _seed_organisations(session)
+    for account in ACCOUNTS:
+        if session.scalars(select(User).where(User.username == account.username)).first():
+            continue
+        user = create_user_direct(
+            session, settings, username=account.username, email=f"{account.username}@demo.example",
+            display_name=account.display_name, account_type=account.account_type,
+            password=DEMO_PASSWORD, entity_name=account.entity_name)
+        if account.role:
+            grant_role_system(session, user, account.role)
+        if account.org and account.membership:
+            session.add(Membership(user=user, organisation_id=orgs[account.org].id,
+                                   role=account.membership))
+            session.flush()
+            record(session, None, "membership.add", target_type="organisation",
+                   target_id=orgs[account.org].id, data={"user_id": user.id, "role": account.membership})
+        if account.role == Role.AUTHORITY_REVIEWER:
+            session.add(Membership(user=user, organisation_id=orgs["big-data-bureau"].id,
+                                   role=MembershipRole.STAFF))
+        name_number = DEMO_IDENTITY.get(account.username)
+        _verify(session, settings, user, *(name_number or (account.display_name, "11010519491231002X")))
+    return ACCOUNTS

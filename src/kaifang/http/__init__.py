@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by pages and the API: dependencies, route access, middleware, error mapping."""

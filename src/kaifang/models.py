@@ -1,0 +1,7 @@
+"""Imports every table module so that Base.metadata is complete (Alembic, test set-up)."""
+
+from kaifang.audit import models as audit_models
+from kaifang.auth import models as auth_models
+from kaifang.notify import models as notify_models
+
+__all__ = ["audit_models", "auth_models", "notify_models"]

@@ -1,0 +1,1 @@
+"""Outgoing messages: e-mail through a pluggable sender (database outbox or SMTP)."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja2 + htmx). Routes parse input, call queries/actions, render."""
