@@ -50,7 +50,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000, serve_site: bool = typer.Option(True, "--serve/--no-serve")) -> None:
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         serve_site: bool = typer.Option(True, "--serve/--no-serve")) -> None:
     """Migrate, seed the demo city, print the demo accounts and serve."""
     from kaifang.db import make_engine, make_session_factory, unit_of_work
     from kaifang.demo import DEMO_PASSWORD, seed_demo

@@ -57,7 +57,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}  # noqa: RUF012
 
 
 class IdMixin:

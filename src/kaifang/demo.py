@@ -37,19 +37,20 @@ def demo_uscc(serial: int, authority: str = "1", kind: str = "1") -> str:
 
 
 # slug, name, English name, kind, parent slug
+DEPT, INST = OrgKind.MUNICIPAL_DEPARTMENT, OrgKind.PUBLIC_INSTITUTION
 ORGANISATIONS: list[tuple[str, str, str, OrgKind, str | None]] = [
-    ("big-data-bureau", "示范市大数据管理局", "Demo City Big Data Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
-    ("transport", "示范市交通运输局", "Transport Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
-    ("transit-centre", "示范市公共交通服务中心", "Public Transit Service Centre", OrgKind.PUBLIC_INSTITUTION, "transport"),
-    ("market-regulation", "示范市市场监督管理局", "Market Regulation Administration", OrgKind.MUNICIPAL_DEPARTMENT, None),
-    ("ecology", "示范市生态环境局", "Ecology and Environment Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
-    ("health", "示范市卫生健康委员会", "Health Commission", OrgKind.MUNICIPAL_DEPARTMENT, None),
-    ("cdc", "示范市疾病预防控制中心", "Centre for Disease Control", OrgKind.PUBLIC_INSTITUTION, "health"),
-    ("education", "示范市教育局", "Education Bureau", OrgKind.MUNICIPAL_DEPARTMENT, None),
+    ("big-data-bureau", "示范市大数据管理局", "Demo City Big Data Bureau", DEPT, None),
+    ("transport", "示范市交通运输局", "Transport Bureau", DEPT, None),
+    ("transit-centre", "示范市公共交通服务中心", "Public Transit Service Centre", INST, "transport"),
+    ("market-regulation", "示范市市场监督管理局", "Market Regulation Administration", DEPT, None),
+    ("ecology", "示范市生态环境局", "Ecology and Environment Bureau", DEPT, None),
+    ("health", "示范市卫生健康委员会", "Health Commission", DEPT, None),
+    ("cdc", "示范市疾病预防控制中心", "Centre for Disease Control", INST, "health"),
+    ("education", "示范市教育局", "Education Bureau", DEPT, None),
     ("donghu", "示范市东湖区人民政府", "Donghu District Government", OrgKind.DISTRICT_GOVERNMENT, None),
-    ("donghu-civil", "东湖区民政局", "Donghu Civil Affairs Bureau", OrgKind.MUNICIPAL_DEPARTMENT, "donghu"),
-    ("donghu-urban", "东湖区城市管理局", "Donghu Urban Management Bureau", OrgKind.MUNICIPAL_DEPARTMENT, "donghu"),
-    ("donghu-street", "东湖区湖滨街道办事处", "Hubin Subdistrict Office", OrgKind.MUNICIPAL_DEPARTMENT, "donghu"),
+    ("donghu-civil", "东湖区民政局", "Donghu Civil Affairs Bureau", DEPT, "donghu"),
+    ("donghu-urban", "东湖区城市管理局", "Donghu Urban Management Bureau", DEPT, "donghu"),
+    ("donghu-street", "东湖区湖滨街道办事处", "Hubin Subdistrict Office", DEPT, "donghu"),
     ("water", "示范市自来水有限公司", "Demo City Water Supply Co.", OrgKind.PUBLIC_UTILITY, None),
     ("power", "国网示范市供电公司", "Demo City Power Supply Co.", OrgKind.PUBLIC_UTILITY, None),
     ("smart-mobility", "示范智慧出行科技有限公司", "Smart Mobility Technology Co.", OrgKind.ENTERPRISE, None),

@@ -40,6 +40,7 @@ def translations_for(locale: str) -> NullTranslations:
         for message in catalog:
             if message.id and message.string:
                 merged[message.id] = message
+    assert merged is not None
     buffer = io.BytesIO()
     write_mo(buffer, merged)
     buffer.seek(0)

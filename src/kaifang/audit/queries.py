@@ -22,7 +22,7 @@ class AuditFilter:
     until: dt.datetime | None = None
 
 
-def _filtered(flt: AuditFilter) -> Select[tuple[AuditEvent]]:
+def _filtered(flt: AuditFilter) -> Select[AuditEvent]:
     stmt = select(AuditEvent)
     if flt.actor:
         stmt = stmt.where(

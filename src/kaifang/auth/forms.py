@@ -53,7 +53,8 @@ class RegistrationInput:
         if self.account_type not in set(AccountType):
             errors.add("account_type", _("Choose an account type."))
         if not USERNAME.match(self.username):
-            errors.add("username", _("3–64 letters, digits, dots, dashes or underscores, starting with a letter or digit."))
+            errors.add("username", _(
+                "3–64 letters, digits, dots, dashes or underscores, starting with a letter or digit."))
         if not EMAIL.match(self.email.strip()):
             errors.add("email", _("Enter a valid e-mail address."))
         check_required(errors, "display_name", self.display_name, 120)

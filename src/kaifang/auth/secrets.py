@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-TOKEN_PREFIX = "kf_"
+TOKEN_PREFIX = "kf_"  # noqa: S105 - a public prefix, not a secret
 
 
 def token_digest(token: str) -> str:

@@ -63,9 +63,11 @@ def problem_message(kind: DocumentKind, problem: Problem) -> str:
     else:
         messages = {
             Problem.EMPTY: _("Enter the unified social credit code."),
-            Problem.FORMAT: _("A unified social credit code has 18 characters of digits and capital letters (no I, O, S, V, Z)."),
+            Problem.FORMAT: _(
+                "A unified social credit code has 18 characters of digits and capital letters (no I, O, S, V, Z)."),
             Problem.AUTHORITY: _("The first character of the credit code does not name a registering authority."),
-            Problem.CHECK: _("The check character of the unified social credit code is wrong; please re-check the code."),
+            Problem.CHECK: _(
+                "The check character of the unified social credit code is wrong; please re-check the code."),
         }
     return messages.get(problem, _("The number is not valid."))
 

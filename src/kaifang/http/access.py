@@ -18,8 +18,8 @@ from kaifang.auth.queries import principal_for, user_for_token
 from kaifang.context import client_ip_var
 from kaifang.db import utcnow
 from kaifang.errors import Forbidden, NotAuthenticated
-from kaifang.i18n import _
 from kaifang.http.deps import get_db
+from kaifang.i18n import _
 
 SESSION_USER = "uid"
 SESSION_AUTH_VERSION = "av"
@@ -50,9 +50,10 @@ def resolve_principal(request: Request, db: Session) -> Principal:
         db.commit()
         principal = principal_for(db, user, via_token=True)
     elif SESSION_USER in request.session:
-        user = db.get(User, request.session[SESSION_USER])
-        if user and user.is_active and user.auth_version == request.session.get(SESSION_AUTH_VERSION):
-            principal = principal_for(db, user)
+        session_user = db.get(User, request.session[SESSION_USER])
+        if (session_user and session_user.is_active
+                and session_user.auth_version == request.session.get(SESSION_AUTH_VERSION)):
+            principal = principal_for(db, session_user)
         else:
             request.session.clear()
     request.state.principal = principal

@@ -22,7 +22,8 @@ def get_db(request: Request) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.rollback()
+        # close() ends any open transaction without expiring loaded objects, so error pages
+        # rendered after the route can still show the signed-in user.
         session.close()
 
 

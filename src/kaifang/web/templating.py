@@ -35,7 +35,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        lambda m, **kw: gettext(m, **kw), lambda s, p, n, **kw: ngettext(s, p, n, **kw), newstyle=True
+        gettext, ngettext, newstyle=True
     )
     env.filters["datetime"] = _datetime
     env.filters["urlquote"] = lambda v: quote(str(v), safe="")

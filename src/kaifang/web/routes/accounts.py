@@ -75,7 +75,8 @@ def logout(request: Request, actor: Principal = Depends(PUBLIC), db: Session = D
     return _redirect("/")
 
 
-def _register_context(form: dict[str, str] | None = None, errors: dict[str, list[str]] | None = None) -> dict[str, object]:
+def _register_context(form: dict[str, str] | None = None,
+                      errors: dict[str, list[str]] | None = None) -> dict[str, object]:
     return {"form": form or {"account_type": AccountType.NATURAL_PERSON},
             "errors": errors or {}, "account_types": ACCOUNT_TYPE_LABELS}
 
