@@ -1,7 +1,7 @@
 """accounts organisations audit mail
 
 Revision ID: f7a029dbc84e
-Revises: 
+Revises:
 Create Date: 2026-11-22 07:48:51.293791
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
 import kaifang.db
 
 revision: str = 'f7a029dbc84e'

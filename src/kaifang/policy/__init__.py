@@ -1,0 +1,1 @@
+"""Jurisdiction profiles: what differs between cities (deadlines, steps, access, fees) as data."""
