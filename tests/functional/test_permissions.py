@@ -100,7 +100,7 @@ def test_department_head_manages_sub_unit_members(people, new_client, session, s
 
 
 def test_unsafe_admin_actions_are_refused_to_non_admins(people, new_client):
-    org, accounts = people
+    _org, accounts = people
     from tests.functional.conftest import post_form
     for role in ("user", "staff", "head", "reviewer", "auditor", "expert"):
         client = new_client()
