@@ -75,7 +75,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
         with eng.begin() as conn:
             tables = conn.execute(text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'")).scalars().all()
+                "AND tablename NOT IN ('alembic_version', 'catalog_domain')")).scalars().all()
             if tables:
                 conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
     eng.dispose()

@@ -19,4 +19,19 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Apply the migrations, then bring reference data (the subject taxonomy) up to date."""
     command.upgrade(alembic_config(database_url), revision)
+    if revision == "head":
+        _sync_reference_data(database_url)
+
+
+def _sync_reference_data(database_url: str) -> None:
+    from kaifang.catalog.taxonomy import sync_taxonomy
+    from kaifang.db import make_engine, make_session_factory, unit_of_work
+
+    engine = make_engine(database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            sync_taxonomy(session)
+    finally:
+        engine.dispose()

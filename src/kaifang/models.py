@@ -3,6 +3,7 @@
 from kaifang.audit import models as audit_models
 from kaifang.auth import models as auth_models
 from kaifang.calendar import models as calendar_models
+from kaifang.catalog import models as catalog_models
 from kaifang.notify import models as notify_models
 
-__all__ = ["audit_models", "auth_models", "calendar_models", "notify_models"]
+__all__ = ["audit_models", "auth_models", "calendar_models", "catalog_models", "notify_models"]
