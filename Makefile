@@ -34,6 +34,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	mkdir -p var && rm -f var/alembic-check.db
+	$(BIN)/alembic upgrade head >/dev/null
 	$(BIN)/alembic check
 
 bench: $(STAMP)
