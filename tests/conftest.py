@@ -58,26 +58,33 @@ def _db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.dispose()
 
 
+def _empty_tables(database_url: str) -> None:
+    eng = make_engine(database_url)
+    with eng.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('alembic_version', 'catalog_domain')")).scalars().all()
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    eng.dispose()
+
+
 @pytest.fixture
-def settings(_db_template: str, tmp_path: Path) -> Settings:
-    if PG_URL:
-        return _base_settings(tmp_path, _db_template)
-    db_file = tmp_path / "kaifang.db"
-    shutil.copyfile(_db_template, db_file)
-    return _base_settings(tmp_path, f"sqlite:///{db_file}")
+def settings(_db_template: str, tmp_path: Path) -> Iterator[Settings]:
+    """Every test that touches the database asks for this, so the clean-up lives here."""
+    if not PG_URL:
+        db_file = tmp_path / "kaifang.db"
+        shutil.copyfile(_db_template, db_file)
+        yield _base_settings(tmp_path, f"sqlite:///{db_file}")
+        return
+    yield _base_settings(tmp_path, _db_template)
+    _empty_tables(_db_template)
 
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.database_url)
     yield eng
-    if PG_URL:
-        with eng.begin() as conn:
-            tables = conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename NOT IN ('alembic_version', 'catalog_domain')")).scalars().all()
-            if tables:
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
     eng.dispose()
 
 
