@@ -38,11 +38,14 @@ def db_upgrade(revision: str = "head") -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the site and the API with uvicorn."""
+    _serve(_settings(), host, port, workers)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from kaifang.app import create_app
 
-    settings = _settings()
     if workers > 1:
         uvicorn.run("kaifang.asgi:app", host=host, port=port, workers=workers, log_config=None)
     else:
@@ -71,7 +74,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     typer.echo("")
     sys.stdout.flush()
     if serve_site:
-        serve(host=host, port=port)
+        # A person watches this terminal: plain log lines rather than JSON.
+        _serve(settings.with_overrides(log_json=False), host, port)
 
 
 @audit_app.command("verify")
