@@ -33,6 +33,9 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("GET", "/admin/organisations/{org}/edit", {"admin"}),
     ("GET", "/admin/outbox", {"admin"}),
     ("GET", "/audit", {"auditor", "admin"}),
+    ("GET", "/tasks", LOGGED_IN),
+    ("GET", "/cases/new", LOGGED_IN),
+    ("GET", "/admin/calendar", {"admin"}),
 ]
 
 

@@ -100,3 +100,12 @@ def test_web_token_form_shows_token_once(client, session, settings):
     first = client.get("/account").text
     assert 'data-testid="new-token"' in first
     assert 'data-testid="new-token"' not in client.get("/account").text
+
+
+def test_cookie_session_api_write_needs_csrf_header(client, session, settings):
+    make_user(session, settings, "amy")
+    session.commit()
+    login(client, "amy")
+    refused = client.post("/api/v1/tokens", json={"name": "x"})
+    assert refused.status_code == 403
+    assert client.post("/api/v1/tokens", json={"name": "x"}, headers={"x-csrf-token": _csrf(client)}).status_code == 201

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from kaifang.api import accounts, health, organisations
+from kaifang.api import accounts, cases, health, organisations
+from kaifang.http.csrf import api_csrf_protect
 
-api_router = APIRouter()
+# Unsafe calls made with a logged-in session cookie need the X-CSRF-Token header.
+api_router = APIRouter(dependencies=[Depends(api_csrf_protect)])
 api_router.include_router(health.router)
 api_router.include_router(accounts.router, prefix="/api/v1")
 api_router.include_router(organisations.router, prefix="/api/v1")
+api_router.include_router(cases.router, prefix="/api/v1")

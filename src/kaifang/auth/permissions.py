@@ -16,6 +16,7 @@ class Permission(StrEnum):
     REVIEW_IDENTITY = "review_identity"
     READ_AUDIT = "read_audit"
     READ_OUTBOX = "read_outbox"
+    MANAGE_CALENDAR = "manage_calendar"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

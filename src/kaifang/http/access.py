@@ -21,7 +21,7 @@ from kaifang.errors import Forbidden, NotAuthenticated
 from kaifang.http.deps import get_db
 from kaifang.i18n import _
 
-SESSION_USER = "uid"
+SESSION_USER = "uid"  # read by kaifang.http.csrf too
 SESSION_AUTH_VERSION = "av"
 
 
@@ -93,3 +93,4 @@ MANAGE_ORGANISATIONS = need(Permission.MANAGE_ORGANISATIONS)
 REVIEW_IDENTITY = need(Permission.REVIEW_IDENTITY)
 READ_AUDIT = need(Permission.READ_AUDIT)
 READ_OUTBOX = need(Permission.READ_OUTBOX)
+MANAGE_CALENDAR = need(Permission.MANAGE_CALENDAR)

@@ -12,8 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kaifang.http.csrf import csrf_token
 from kaifang.i18n import LOCALES, get_locale, gettext, ngettext
-from kaifang.web.csrf import csrf_token
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 FLASH_KEY = "flash"

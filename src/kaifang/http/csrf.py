@@ -16,6 +16,8 @@ from kaifang.i18n import _
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION_KEY = "csrf"
+# The session key holding the logged-in user (kaifang.http.access.SESSION_USER).
+SESSION_USER_KEY = "uid"
 
 
 def csrf_token(request: Request) -> str:
@@ -37,5 +39,22 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         value = form.get("csrf_token", "")
         sent = value if isinstance(value, str) else ""
+    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+        raise Forbidden(_("The form has expired or did not come from this site. Reload the page and try again."))
+
+
+def _has_token_credentials(request: Request) -> bool:
+    return bool(request.headers.get("authorization") or request.headers.get("x-ckan-api-key"))
+
+
+async def api_csrf_protect(request: Request) -> None:
+    """API calls carrying a token, or no login at all, need no CSRF token; calls riding on a
+    logged-in session cookie do (a page of another site could otherwise make them)."""
+    if request.method in SAFE_METHODS or _has_token_credentials(request):
+        return
+    if SESSION_USER_KEY not in request.session:
+        return
+    expected = request.session.get(SESSION_KEY, "")
+    sent = request.headers.get("x-csrf-token", "")
     if not expected or not sent or not hmac.compare_digest(str(expected), sent):
         raise Forbidden(_("The form has expired or did not come from this site. Reload the page and try again."))
