@@ -74,8 +74,23 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     typer.echo("")
     sys.stdout.flush()
     if serve_site:
-        # A person watches this terminal: plain log lines rather than JSON.
-        _serve(settings.with_overrides(log_json=False), host, port)
+        from kaifang.jobs import start_background_consumer
+
+        # Reminders and overdue marking run on the embedded SQLite queue beside the server.
+        consumer = start_background_consumer(settings)
+        try:
+            # A person watches this terminal: plain log lines rather than JSON.
+            _serve(settings.with_overrides(log_json=False), host, port)
+        finally:
+            consumer.stop()
+
+
+@app.command()
+def worker(workers: int = 1) -> None:
+    """Run the background job worker (reminders, overdue marking) until interrupted."""
+    from kaifang.jobs import run_consumer
+
+    run_consumer(_settings(), workers=workers)
 
 
 @audit_app.command("verify")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
+from huey.consumer import Consumer
 from sqlalchemy.orm import Session
 
 from kaifang.cases import reminders
@@ -94,3 +95,14 @@ def run_consumer(settings: Settings, workers: int = 1) -> None:
     huey = huey_for(settings)
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()
+
+
+def start_background_consumer(settings: Settings) -> Consumer:
+    """Starts worker and scheduler threads next to the web server (the embedded demo set-up)
+    and queues one catch-up run of each daily job; call ``.stop()`` on the result to end them."""
+    jobs = jobs_for(settings)
+    consumer = jobs.huey.create_consumer(workers=1, worker_type="thread", periodic=True)
+    consumer.start()
+    jobs.mark_overdue()
+    jobs.send_reminders()
+    return consumer

@@ -119,3 +119,19 @@ def test_the_same_task_runs_through_redis(session, settings, due_case):
     finally:
         jobs.huey.flush()
     assert _reload(session, due_case).overdue
+
+
+def test_the_demo_consumer_catches_up_at_start(session, settings, due_case, keep_signal_handlers):
+    """`kaifang demo` starts a worker beside the server; its catch-up run marks old cases overdue."""
+    import time
+
+    from kaifang.jobs import start_background_consumer
+
+    consumer = start_background_consumer(settings)
+    try:
+        deadline = time.monotonic() + 20
+        while not _reload(session, due_case).overdue and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        consumer.stop(graceful=True)
+    assert _reload(session, due_case).overdue
