@@ -15,6 +15,8 @@ user_app = typer.Typer(help="Accounts")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
+catalog_app = typer.Typer(help="Resource catalog")
+app.add_typer(catalog_app, name="catalog")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -42,9 +44,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import threading
+
     import uvicorn
 
     from kaifang.app import create_app
+    from kaifang.catalog.search import warm_up
+
+    # Load the Chinese segmentation dictionary now rather than on the first search (~1.5 s).
+    threading.Thread(target=warm_up, name="jieba-warm-up", daemon=True).start()
 
     if workers > 1:
         uvicorn.run("kaifang.asgi:app", host=host, port=port, workers=workers, log_config=None)
@@ -91,6 +99,33 @@ def worker(workers: int = 1) -> None:
     from kaifang.jobs import run_consumer
 
     run_consumer(_settings(), workers=workers)
+
+
+@catalog_app.command("reindex")
+def catalog_reindex() -> None:
+    """Rebuild the search index of every catalog entry."""
+    from kaifang.catalog.search import reindex_command
+
+    typer.echo(f"indexed {reindex_command(_settings())} entries")
+
+
+@catalog_app.command("harvest")
+def catalog_harvest(
+    source: str = typer.Argument(..., help="URL or file of a DCAT catalog, or a CKAN site's URL"),
+    kind: str = typer.Option("dcat", help="dcat or ckan"),
+    provider: str = typer.Option(..., help="short name of the provider receiving the drafts"),
+    user: str = typer.Option(..., help="a member of that provider (or of a body above it)"),
+    domain: str = typer.Option("other", help="domain for entries whose theme is unknown"),
+) -> None:
+    """Import another catalog's datasets as draft entries (integrating old channels, CQ 8)."""
+    from kaifang.catalog.harvest import harvest_command
+
+    if kind not in ("dcat", "ckan"):
+        raise typer.BadParameter("kind must be dcat or ckan")
+    report = harvest_command(_settings(), kind, source, provider, user, default_domain=domain)
+    typer.echo(f"created {len(report.created)}, already there {len(report.skipped)}, failed {len(report.failed)}")
+    for name, reason in report.failed:
+        typer.echo(f"  {name}: {reason}", err=True)
 
 
 @audit_app.command("verify")

@@ -75,6 +75,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Memory-mapped reads: catalog search with facets measured 15–25 % faster (bench/RESULTS.md).
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 

@@ -21,7 +21,12 @@ from kaifang.auth.models import (
     User,
     VerificationStatus,
 )
+from kaifang.auth.queries import principal_for
 from kaifang.auth.secrets import keyed_digest
+from kaifang.catalog.actions import do_create_entry
+from kaifang.catalog.forms import DataItemInput, EntryInput
+from kaifang.catalog.models import CatalogEntry
+from kaifang.catalog.review import do_review_step, do_submit_entry
 from kaifang.config import Settings
 from kaifang.db import utcnow
 from kaifang.identifiers import mask_keep, mask_resident_id, org_code_check_char, uscc_check_char
@@ -150,4 +155,58 @@ def seed_demo(session: Session, settings: Settings) -> list[DemoAccount]:
                                    role=MembershipRole.STAFF))
         name_number = DEMO_IDENTITY.get(account.username)
         _verify(session, settings, user, *(name_number or (account.display_name, "11010519491231002X")))
+    _seed_catalog(session, settings, orgs)
     return ACCOUNTS
+
+
+def _item(name: str, title: str, type_: str = "string", sensitivity: str = "none") -> DataItemInput:
+    return DataItemInput(name, type_, title, sensitivity=sensitivity)
+
+
+_PII = "sensitive_personal"
+# short name, provider, title, open type, frequency, extra fields, data items, how far it goes
+DEMO_ENTRIES: list[tuple[str, str, str, str, str, dict[str, object], list[DataItemInput], str]] = [
+    ("bus-stops", "transit-centre", "公交站点位置信息", "unconditional", "monthly",
+     {"summary": "全市公交站点的名称、所属线路和经纬度坐标，每月随线网调整更新。", "keywords": ["公交", "站点", "出行"],
+      "annual_focus": True, "spatial_coverage": "示范市全域"},
+     [_item("stop_id", "站点编号"), _item("stop_name", "站点名称"), _item("lines", "途经线路"),
+      _item("lng", "经度", "decimal"), _item("lat", "纬度", "decimal")], "published"),
+    ("taxi-trips", "transport", "巡游出租车运营轨迹（脱敏）", "conditional", "daily",
+     {"summary": "巡游出租车每单行程的上下车时间和网格化位置，车牌号已做假名化处理。", "keywords": ["出租车", "轨迹"],
+      "open_conditions": "面向经实名认证的科研机构和企业，签订数据利用协议后用于交通规划研究，不得重新识别车辆。",
+      "legal_basis": "《中华人民共和国数据安全法》第二十一条；《示范市公共数据开放管理办法》第十一条",
+      "security_grade": "sensitive", "access_modes": ["api", "algorithm"]},
+     [_item("trip_id", "行程编号"), _item("plate_pseudonym", "车牌假名", sensitivity="personal"),
+      _item("pickup_time", "上车时间", "datetime"), _item("pickup_grid", "上车网格")], "published"),
+    ("driver-points", "transport", "机动车驾驶人违法记分记录", "non_open", "daily",
+     {"summary": "驾驶人交通违法记分明细。", "legal_basis": "《中华人民共和国个人信息保护法》第十三条、第二十八条",
+      "security_grade": "important", "access_modes": [], "share_type": "conditional",
+      "share_conditions": "仅向依法履职需要的政府部门共享"},
+     [_item("licence_no", "驾驶证号", sensitivity=_PII), _item("points", "记分分值", "integer")], "published"),
+    ("parking-lots", "transport", "公共停车场泊位信息", "unconditional", "real_time",
+     {"summary": "公共停车场位置、总泊位数和实时空余泊位。", "keywords": ["停车"]},
+     [_item("lot_name", "停车场名称"), _item("free_spaces", "空余泊位", "integer")], "draft"),
+    ("road-works", "transport", "城市道路施工占道信息", "unconditional", "weekly",
+     {"summary": "经审批的道路施工占道位置、期限和绕行提示。", "keywords": ["道路", "施工"]},
+     [_item("permit_no", "许可编号"), _item("road", "道路名称"), _item("start_date", "开始日期", "date")], "submitted"),
+]
+
+
+def _seed_catalog(session: Session, settings: Settings, orgs: dict[str, Organisation]) -> None:
+    """A handful of entries in every state, made through the real actions (audited, reviewed)."""
+    staff = session.scalars(select(User).where(User.username == "staff")).one()
+    reviewer = session.scalars(select(User).where(User.username == "reviewer")).one()
+    provider_side, authority = principal_for(session, staff), principal_for(session, reviewer)
+    for name, org, title, open_type, frequency, extra, items, goal in DEMO_ENTRIES:
+        if session.scalars(select(CatalogEntry).where(CatalogEntry.name == name)).first():
+            continue
+        fields = {"access_modes": ["download", "api"], "formats": ["CSV", "JSON"], **extra}
+        data = EntryInput(name=name, title=title, summary=str(fields.pop("summary")), domain_code="transport",
+                          open_type=open_type, update_frequency=frequency, items=items, **fields)  # type: ignore[arg-type]
+        entry = do_create_entry(session, provider_side, orgs[org], data)
+        if goal == "draft":
+            continue
+        do_submit_entry(session, settings, provider_side, entry)
+        if goal == "published":
+            do_review_step(session, settings, authority, entry, "approve")
+            do_review_step(session, settings, authority, entry, "publish")

@@ -36,6 +36,16 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     ("GET", "/tasks", LOGGED_IN),
     ("GET", "/cases/new", LOGGED_IN),
     ("GET", "/admin/calendar", {"admin"}),
+    ("GET", "/organisations/{org}/datasets/new", {"staff", "head"}),
+    ("GET", "/open-list/focus", EVERYONE),
+    ("GET", "/open-list/review", {"reviewer"}),
+    ("GET", "/open-list/opinions", {"expert"}),
+    ("GET", "/open-list/changes", {"staff", "head", "reviewer", "auditor", "admin"}),
+    ("GET", "/open-list/disputes", {"staff", "head", "reviewer", "auditor", "admin"}),
+    ("GET", "/open-list/disputes/new", {"staff", "head"}),
+    ("GET", "/open-list/responsibilities", {"staff", "head", "reviewer", "auditor", "admin"}),
+    ("GET", "/open-list/responsibilities/{org}", {"staff", "head", "reviewer", "auditor", "admin"}),
+    ("GET", "/open-list/not-open", {"staff", "head", "reviewer", "auditor", "admin"}),
 ]
 
 

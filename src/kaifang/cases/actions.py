@@ -23,6 +23,7 @@ from kaifang.cases.clocks import (
     start_clock,
     stop_clock,
 )
+from kaifang.cases.followers import after_step
 from kaifang.cases.models import Case, CaseAttachment, CaseClock, CaseEntry, EntryKind, ExtensionStatus
 from kaifang.cases.notifications import mark_read, notify
 from kaifang.cases.queries import assignees, holders_of, parties
@@ -140,6 +141,7 @@ def do_transition(
     from_state = case.state
     _apply_clock(session, case, step, wf.closes(step))
     case.state = step.to_state
+    after_step(session, actor, case, step.to_state)
     add_entry(session, case, EntryKind.TRANSITION, user, reason, transition=step.name,
                from_state=from_state, to_state=step.to_state)
     _save(session)

@@ -105,3 +105,65 @@ class EntryRevision(IdMixin, Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class ChangeRequest(IdMixin, Base):
+    """An application to update an entry of the open catalog after a law or the provider's duties
+    changed (CQ 17, GY 13). The proposed metadata is kept whole, so what was approved is exact."""
+
+    __tablename__ = "catalog_change_request"
+
+    entry_id: Mapped[str] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(20))
+    # The day the law was amended or the duties changed: the filing period counts from it.
+    changed_on: Mapped[dt.date] = mapped_column(Date)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    filing_due: Mapped[dt.date | None] = mapped_column(Date)
+    filed_on: Mapped[dt.date | None] = mapped_column(Date)
+    # EntryInput values as submitted; None until the provider files the change.
+    proposed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The entry's metadata just before the change was applied, to show what it replaced.
+    replaced: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    applied_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+
+    entry: Mapped[CatalogEntry] = relationship(lazy="joined")
+
+    @property
+    def filed_late(self) -> bool:
+        return bool(self.filed_on and self.filing_due and self.filed_on > self.filing_due)
+
+
+class Dispute(IdMixin, Base):
+    """Two providers disagree which of them opens a resource (CQ 15)."""
+
+    __tablename__ = "catalog_dispute"
+
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("catalog_entry.id", ondelete="SET NULL"), index=True)
+    resource: Mapped[str] = mapped_column(String(200))
+    claimant_org_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    respondent_org_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # Set when the dispute ends by agreement, mediation or the government's decision.
+    owner_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisation.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[CatalogEntry | None] = relationship()
+    claimant: Mapped[Organisation] = relationship(foreign_keys=[claimant_org_id], lazy="joined")
+    respondent: Mapped[Organisation] = relationship(foreign_keys=[respondent_org_id], lazy="joined")
+    owner: Mapped[Organisation | None] = relationship(foreign_keys=[owner_org_id])
+
+
+class NonOpenReview(IdMixin, Base):
+    """One periodic assessment of a not-yet-opened entry (CQ 18): may it be opened now?"""
+
+    __tablename__ = "catalog_nonopen_review"
+
+    entry_id: Mapped[str] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), index=True)
+    reviewed_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

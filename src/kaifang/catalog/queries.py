@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from kaifang.auth.permissions import Principal
-from kaifang.catalog.models import CatalogEntry
+from kaifang.cases.models import Case
+from kaifang.catalog.models import CatalogEntry, Dispute, EntryRevision
 from kaifang.catalog.visibility import can_edit, visible_clause
 from kaifang.errors import NotFound
 from kaifang.i18n import _
@@ -59,3 +60,17 @@ def snapshot(entry: CatalogEntry) -> dict[str, Any]:
         "items": [{"name": i.name, "title": i.title, "type": i.type, "description": i.description,
                    "sensitivity": i.sensitivity} for i in entry.items],
     }
+
+
+def entry_cases(session: Session, entry: CatalogEntry) -> list[Case]:
+    """The entry's reviews, change requests and disputes, oldest first. Callers show them only to
+    those who may follow the entry's review (its provider's side and the overseers)."""
+    about_entry = and_(Case.subject_type == "catalog_entry", Case.subject_id == entry.id)
+    disputes = select(Dispute.case_id).where(Dispute.entry_id == entry.id)
+    return list(session.scalars(select(Case).where(or_(about_entry, Case.id.in_(disputes)))
+                                .order_by(Case.opened_at)))
+
+
+def revisions_of(session: Session, entry: CatalogEntry) -> list[EntryRevision]:
+    return list(session.scalars(select(EntryRevision).where(EntryRevision.entry_id == entry.id)
+                                .order_by(EntryRevision.number.desc())))

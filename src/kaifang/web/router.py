@@ -7,14 +7,27 @@ from fastapi.responses import HTMLResponse
 
 from kaifang.http.csrf import csrf_protect
 from kaifang.i18n import _
-from kaifang.web.routes import accounts, admin, audit, calendar_admin, cases, orgs, pages
+from kaifang.web.routes import (
+    accounts,
+    admin,
+    audit,
+    calendar_admin,
+    cases,
+    catalog_admin,
+    datasets,
+    orgs,
+    pages,
+    search,
+    sitemap,
+)
 from kaifang.web.templating import render
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 # Every page route passes the CSRF check on unsafe methods.
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for module in (pages, accounts, orgs, admin, audit, cases, calendar_admin):
+for module in (pages, search, sitemap, accounts, orgs, datasets, catalog_admin, admin, audit, cases,
+               calendar_admin):
     web_router.include_router(module.router)
 
 

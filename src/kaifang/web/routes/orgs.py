@@ -10,6 +10,9 @@ from kaifang.auth.actions import do_add_member, do_remove_member
 from kaifang.auth.models import MEMBERSHIP_ROLE_LABELS, ORG_KIND_LABELS
 from kaifang.auth.permissions import Principal
 from kaifang.auth.queries import access_organisation, access_organisation_members, organisation_tree
+from kaifang.catalog.queries import entries_of_provider
+from kaifang.catalog.visibility import organisations_in_charge, sees_everything
+from kaifang.catalog.vocab import ENTRY_STATUS_LABELS, OPEN_TYPE_LABELS, UPDATE_FREQUENCY_LABELS
 from kaifang.errors import ValidationFailed
 from kaifang.http.access import LOGGED_IN, PUBLIC
 from kaifang.http.deps import form_data, get_db
@@ -29,9 +32,14 @@ def organisations(request: Request, actor: Principal = Depends(PUBLIC),
 def organisation(slug: str, request: Request, actor: Principal = Depends(PUBLIC),
                  db: Session = Depends(get_db)) -> Response:
     org = access_organisation(db, actor, slug)
+    in_charge = org.id in organisations_in_charge(db, actor)
     return render(request, "orgs/detail.html", {
         "org": org, "kinds": ORG_KIND_LABELS, "member_role": actor.member_role(org),
         "can_manage": actor.can_manage_members(org),
+        # Only what this visitor may see (the visibility rule): the public sees published open entries.
+        "entries": entries_of_provider(db, actor, org.id), "may_catalog": in_charge,
+        "may_see_duties": in_charge or sees_everything(actor),
+        "open_types": OPEN_TYPE_LABELS, "statuses": ENTRY_STATUS_LABELS, "frequencies": UPDATE_FREQUENCY_LABELS,
     })
 
 

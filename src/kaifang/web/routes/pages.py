@@ -1,4 +1,4 @@
-"""Home, catalog entry point, language switch."""
+"""Home and language switch (the catalog page lives in routes/search.py)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,6 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def home(request: Request, actor: Principal = Depends(PUBLIC), db: Session = Depends(get_db)) -> HTMLResponse:
     orgs = list_organisations(db)
     return render(request, "pages/home.html", {"organisations": orgs[:12], "org_count": len(orgs)})
-
-
-@router.get("/catalog", response_class=HTMLResponse)
-def catalog(request: Request, q: str = "", actor: Principal = Depends(PUBLIC)) -> HTMLResponse:
-    return render(request, "pages/catalog.html", {"q": q[:200]})
 
 
 @router.get("/lang/{locale}")
