@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -99,6 +101,40 @@ def worker(workers: int = 1) -> None:
     from kaifang.jobs import run_consumer
 
     run_consumer(_settings(), workers=workers)
+
+
+@app.command()
+def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, XLSX, XLS, JSON or GeoJSON"),
+           entry: str = typer.Option(..., "--entry", help="short name of the catalog entry"),
+           plan: str = typer.Option("current", help="current (the latest version's plan), suggested, "
+                                                   "or a JSON file"),
+           publish: bool = typer.Option(False, help="make the new version the current one")) -> None:
+    """Ingest a file on this machine into a new version of a dataset, with a progress bar."""
+    from kaifang.datasets.command import ingest_cli
+    from kaifang.errors import KaifangError
+
+    with typer.progressbar(length=100, label=file.name, item_show_func=_rows_read) as bar:
+        def progress(rows: int, percent: float) -> None:
+            bar.current_item = rows
+            bar.update(max(0, int(percent) - bar.pos))
+
+        try:
+            outcome = ingest_cli(_settings(), file, entry, plan=plan, publish=publish, progress=progress)
+        except KaifangError as exc:  # no such entry, a file that cannot be read, a bad plan
+            typer.echo(f"\n{exc.message}", err=True)
+            raise typer.Exit(1) from None
+    if outcome.status == "needs_plan":
+        typer.echo(json.dumps(outcome.report, ensure_ascii=False, indent=2))
+        typer.echo("no plan yet: confirm one with --plan suggested or --plan plan.json", err=True)
+        raise typer.Exit(2)
+    if outcome.error:
+        typer.echo(f"{outcome.error['code']}: {outcome.error['message']}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"version {outcome.version} written{' and published' if publish else ''} (job {outcome.job_id})")
+
+
+def _rows_read(rows: int | None) -> str:
+    return f"{rows:,} rows" if rows else ""
 
 
 @catalog_app.command("reindex")

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     identity_verifier: str = "kaifang.auth.verification:CheckDigitVerifier"
     # Redis URL for the job queue and rate limits in production; empty = embedded SQLite queue.
     redis_url: str = ""
+    # Largest accepted upload in bytes: refused from its Content-Length before any byte is read,
+    # and counted while streaming for clients that send none.
+    max_upload_bytes: int = 2 * 1024**3
+    # Where dataset version files are kept: empty = data_dir/versions; in production
+    # s3://bucket/prefix?endpoint_override=host:9000 (see docs/ingest.md).
+    storage_url: str = ""
+    # Key of the pseudonyms in published data (keyed hashes); empty = derived from secret_key.
+    pseudonym_key: str = ""
     log_json: bool = True
     log_level: str = "INFO"
     secure_cookies: bool = False

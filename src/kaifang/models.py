@@ -6,7 +6,8 @@ from kaifang.calendar import models as calendar_models
 from kaifang.cases import models as cases_models
 from kaifang.catalog import models as catalog_models
 from kaifang.catalog.search import models as search_models
+from kaifang.datasets import models as datasets_models
 from kaifang.notify import models as notify_models
 
-__all__ = ["audit_models", "auth_models", "calendar_models", "cases_models", "catalog_models", "notify_models",
-           "search_models"]
+__all__ = ["audit_models", "auth_models", "calendar_models", "cases_models", "catalog_models", "datasets_models",
+           "notify_models", "search_models"]

@@ -25,7 +25,7 @@ from kaifang.ingest.errors import Code, IngestError
 from kaifang.ingest.kanon import KAnonymityReport, k_anonymity, suppress_small_classes
 from kaifang.ingest.kinds import Grade, Kind, OpenType
 from kaifang.ingest.limits import Limits
-from kaifang.ingest.pipeline import IngestResult, ingest_file
+from kaifang.ingest.pipeline import IngestResult, ingest_file, profile_output
 from kaifang.ingest.profile import TableProfile, profile_table
 from kaifang.ingest.readers import open_table, read_table
 from kaifang.ingest.safety import neutralise_array, neutralise_cell
@@ -37,7 +37,7 @@ __all__ = [
     "Grade", "IngestError", "IngestResult", "ItemType", "KAnonymity", "KAnonymityReport", "Kind",
     "Limits", "OpenType", "Plan", "Sniffed", "TableProfile", "ValidationReport", "apply_plan",
     "detect_samples", "detect_table", "drop", "generalise", "ingest_file", "k_anonymity", "keep",
-    "mask", "neutralise_array", "neutralise_cell", "open_table", "profile_table", "pseudonym",
+    "mask", "neutralise_array", "neutralise_cell", "open_table", "profile_output", "profile_table", "pseudonym",
     "pseudonym_value", "read_table", "sniff_bytes", "sniff_file", "suppress",
     "suppress_small_classes",
 ]

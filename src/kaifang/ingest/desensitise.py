@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Iterator
+import threading
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -247,10 +250,12 @@ class BatchPlan:
     def __init__(self, plan: Plan, schema: pa.Schema, secret: bytes | str | None) -> None:
         self._names = [n for n in schema.names if plan.rule(n).action is not Action.DROP]
         changed = [f for f in schema if plan.rule(f.name).action not in (Action.KEEP, Action.DROP)]
+        self.changes = bool(changed)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._changed: dict[str, pa.DataType] = {}
         if changed:
-            self._con = connect()
+            # One thread per batch: batches run side by side instead (see ParallelRules).
+            self._con = connect(threads=1)
             set_secret(self._con, secret)
             exprs = [rule_sql(plan.rule(f.name), f.name, f.type) for f in changed]
             self._sql = f"SELECT {', '.join(e for e in exprs if e)} FROM kf_batch"
@@ -281,6 +286,57 @@ class BatchPlan:
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
+
+
+class ParallelRules:
+    """A plan's column rules over a stream of batches on ``workers`` threads, in order.
+
+    DuckDB releases the GIL while it runs, so the rules of some batches (keyed hashes above all)
+    run while the caller reads the next batch and writes the previous one. Each thread has its
+    own ``BatchPlan`` (a DuckDB connection serves one query at a time); at most ``workers + 1``
+    batches are in flight, so memory stays bounded.
+    """
+
+    def __init__(self, plan: Plan, schema: pa.Schema, secret: bytes | str | None, workers: int) -> None:
+        self.plan, self.source_schema, self.secret = plan, schema, secret
+        self.first = BatchPlan(plan, schema, secret)
+        self.schema = self.first.schema
+        self.workers = workers if self.first.changes else 0
+        self._local = threading.local()
+        self._all = [self.first]
+        self._lock = threading.Lock()
+
+    def _rules(self) -> BatchPlan:
+        rules: BatchPlan | None = getattr(self._local, "rules", None)
+        if rules is None:
+            rules = BatchPlan(self.plan, self.source_schema, self.secret)
+            with self._lock:
+                self._all.append(rules)
+            self._local.rules = rules
+        return rules
+
+    def _apply(self, batch: pa.RecordBatch) -> pa.Table:
+        return self._rules()(batch)
+
+    def map(self, batches: Iterable[pa.RecordBatch]) -> Generator[pa.Table, None, None]:
+        if self.workers < 1:
+            yield from (self.first(batch) for batch in batches)
+            return
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="kf-rules")
+        pending: deque[Future[pa.Table]] = deque()
+        try:
+            for batch in batches:
+                pending.append(pool.submit(self._apply, batch))
+                if len(pending) > self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        for rules in self._all:
+            rules.close()
 
 
 def apply_plan(

@@ -100,6 +100,13 @@ class ColumnDetection:
             data[key] = str(data[key]) if data[key] is not None else None
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnDetection:
+        found = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        found.kind = Kind(found.kind) if found.kind else None
+        found.grade, found.open_type = Grade(found.grade), OpenType(found.open_type)
+        return found
+
 
 @dataclass
 class DetectionReport:
@@ -118,6 +125,13 @@ class DetectionReport:
     def as_dict(self) -> dict[str, Any]:
         return {"grade": str(self.grade), "open_type": str(self.open_type),
                 "reasons": self.reasons, "columns": [c.as_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DetectionReport:
+        """A report kept as JSON (``as_dict``), back as objects."""
+        return cls([ColumnDetection.from_dict(c) for c in data.get("columns", [])],
+                   Grade(data.get("grade", Grade.GENERAL)), OpenType(data.get("open_type", OpenType.UNCONDITIONAL)),
+                   list(data.get("reasons", [])))
 
 
 def detect_table(table: pa.Table, sample_size: int = 10_000) -> DetectionReport:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -108,12 +109,15 @@ class TableProfile:
 
 def profile_table(data: Data, *, masks: Mapping[str, Masker] | None = None,
                   text_columns: Collection[str] = (), top: int = 5,
-                  sample: pa.Table | None = None) -> TableProfile:
+                  sample: pa.Table | None = None, memory_limit: str | None = None,
+                  temp_dir: Path | None = None) -> TableProfile:
     """Profile ``data`` (Arrow table/stream or Parquet path). ``masks`` turn the raw values shown
     (top values, min, max) of sensitive columns into masked ones; ``text_columns`` are kept as
     strings whatever they look like (identifiers); ``sample`` is a random sample of the rows
-    already at hand (it saves a scan), else one is drawn."""
-    con = connect()
+    already at hand (it saves a scan), else one is drawn. ``memory_limit`` bounds the engine
+    (the exact duplicate count of ten million rows would otherwise take gigabytes), spilling to
+    ``temp_dir``."""
+    con = connect(memory_limit=memory_limit, temp_dir=temp_dir)
     try:
         src = source_sql(con, data)
         schema = con.sql(f"SELECT * FROM {src} LIMIT 0").to_arrow_table().schema

@@ -10,18 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, crontab
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 from sqlalchemy.orm import Session
 
 from kaifang.cases import reminders
 from kaifang.config import Settings
+from kaifang.datasets.queue import make_queue
 from kaifang.db import make_engine, make_session_factory, unit_of_work
+from kaifang.jobs import ingest
 
-QUEUE_NAME = "kaifang"
 # Huey compares crontabs with UTC. 16:05 UTC is 00:05 in Beijing: a deadline that ended
 # yesterday is marked just after midnight; reminders go out at 08:30 Beijing time.
 OVERDUE_SCHEDULE = {"minute": "5", "hour": "16"}
@@ -38,6 +38,8 @@ class Jobs:
     # The daily triggers the consumer's scheduler runs (huey keeps no results of periodic tasks).
     send_reminders_daily: TaskWrapper
     mark_overdue_daily: TaskWrapper
+    # Dataset ingest: the job runner and its periodic pulls and sweep (kaifang.jobs.ingest).
+    ingest: ingest.IngestTasks
 
 
 def huey_for(settings: Settings) -> Huey:
@@ -46,11 +48,8 @@ def huey_for(settings: Settings) -> Huey:
 
 
 def _queue(settings: Settings) -> Huey:
-    if settings.redis_url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url)
-    path = Path(settings.data_dir) / "jobs.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=str(path))
+    # Built below the entry points, so that pages and the API can enqueue ingest jobs too.
+    return make_queue(settings)
 
 
 def _in_unit_of_work(settings: Settings, work: Callable[[Session], int]) -> int:
@@ -87,12 +86,14 @@ def jobs_for(settings: Settings) -> Jobs:
         return int(mark_overdue.call_local())
 
     return Jobs(huey=huey, send_reminders=send_reminders, mark_overdue=mark_overdue,
-                send_reminders_daily=send_reminders_daily, mark_overdue_daily=mark_overdue_daily)
+                send_reminders_daily=send_reminders_daily, mark_overdue_daily=mark_overdue_daily,
+                ingest=ingest.register(huey, settings))
 
 
 def run_consumer(settings: Settings, workers: int = 1) -> None:
     """Runs the worker in the foreground until interrupted (``kaifang worker``)."""
     huey = huey_for(settings)
+    ingest.recover(settings)  # jobs of a worker that died are failed, its files removed
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()
 
@@ -101,6 +102,7 @@ def start_background_consumer(settings: Settings) -> Consumer:
     """Starts worker and scheduler threads next to the web server (the embedded demo set-up)
     and queues one catch-up run of each daily job; call ``.stop()`` on the result to end them."""
     jobs = jobs_for(settings)
+    ingest.recover(settings)
     consumer = jobs.huey.create_consumer(workers=1, worker_type="thread", periodic=True)
     consumer.start()
     jobs.mark_overdue()

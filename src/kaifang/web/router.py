@@ -19,6 +19,7 @@ from kaifang.web.routes import (
     pages,
     search,
     sitemap,
+    uploads,
 )
 from kaifang.web.templating import render
 
@@ -26,7 +27,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 # Every page route passes the CSRF check on unsafe methods.
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for module in (pages, search, sitemap, accounts, orgs, datasets, catalog_admin, admin, audit, cases,
+for module in (pages, search, sitemap, accounts, orgs, datasets, uploads, catalog_admin, admin, audit, cases,
                calendar_admin):
     web_router.include_router(module.router)
 
