@@ -167,3 +167,21 @@ def test_only_the_authority_approves_or_returns(session, clients):
     assert post_form(clients["reviewer"], "/datasets/bus-stops/review/publish", {}).status_code == 409
     session.expire_all()
     assert session.scalars(select(CatalogEntry)).one().status == "submitted"
+
+
+def test_provider_sees_a_link_to_the_versions_page(client, session, settings):
+    """The dataset page leads the provider (and only the provider) to the data versions."""
+    from kaifang.auth.models import MembershipRole
+    from kaifang.auth.queries import principal_for
+    from kaifang.catalog.actions import do_create_entry
+    from tests.factories import make_org, make_user
+    from tests.functional.conftest import login
+    from tests.unit.catalog.test_entries import entry_input
+
+    org = make_org(session, "transport")
+    staff = make_user(session, settings, "staff", org=org, membership=MembershipRole.STAFF)
+    make_user(session, settings, "other")
+    do_create_entry(session, principal_for(session, staff), org, entry_input("bus-stops"))
+    session.commit()
+    login(client, "staff")
+    assert 'data-testid="versions-link"' in client.get("/datasets/bus-stops").text

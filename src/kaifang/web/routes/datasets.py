@@ -239,6 +239,7 @@ def detail_context(db: Session, actor: Principal, entry: CatalogEntry) -> dict[s
     return {
         "entry": entry, "labels": LABELS, "open_class": OPEN_TYPE_CLASS, "follows": follows,
         "may_edit": editor and entry.status in EDITABLE,
+        "may_manage_versions": editor,
         "may_submit": editor and entry.status in SUBMITTABLE,
         "may_withdraw": entry.status == vocab.EntryStatus.PUBLISHED and (editor or authority),
         "may_apply_change": editor and entry.status == vocab.EntryStatus.PUBLISHED
