@@ -111,6 +111,20 @@ def organisation_tree(session: Session) -> list[tuple[Organisation, int]]:
     return out
 
 
+def organisation_subtree(session: Session, roots: set[str]) -> set[str]:
+    """``roots`` and every body below them: a member of a department acts for its sub-units."""
+    children: dict[str | None, list[str]] = {}
+    for org_id, parent_id in session.execute(select(Organisation.id, Organisation.parent_id)):
+        children.setdefault(parent_id, []).append(org_id)
+    found, stack = set(roots), list(roots)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
 def access_organisation(session: Session, actor: Principal, slug: str) -> Organisation:
     org = session.scalars(select(Organisation).where(Organisation.slug == slug)).first()
     if org is None or (not org.is_active and not actor.can(Permission.MANAGE_ORGANISATIONS)):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from kaifang.auth.models import Membership, MembershipRole, Organisation, Role, RoleGrant, User
+from kaifang.auth.models import Membership, MembershipRole, Role, RoleGrant, User
 from kaifang.auth.permissions import Principal
-from kaifang.auth.queries import require_login
+from kaifang.auth.queries import organisation_subtree, require_login
 from kaifang.cases import rules
 from kaifang.cases.models import Case, CaseAttachment, CaseClock, CaseEntry, Notification
 from kaifang.cases.roles import OVERSIGHT_ROLES, case_roles
@@ -84,24 +84,10 @@ def entries(session: Session, case: Case) -> list[CaseEntry]:
                                 .order_by(CaseEntry.seq, CaseEntry.created_at)))
 
 
-def _org_subtree(session: Session, roots: set[str]) -> set[str]:
-    """``roots`` and every body below them: a member of a department acts for its sub-units."""
-    children: dict[str | None, list[str]] = {}
-    for org_id, parent_id in session.execute(select(Organisation.id, Organisation.parent_id)):
-        children.setdefault(parent_id, []).append(org_id)
-    found, stack = set(roots), list(roots)
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
 def _candidates(session: Session, actor: Principal) -> Select[Case]:
     user = require_login(actor)
     roles = [g.role for g in user.roles]
-    orgs = _org_subtree(session, {m.organisation_id for m in user.memberships})
+    orgs = organisation_subtree(session, {m.organisation_id for m in user.memberships})
     authority_workflows = [wf.key for wf in registered()
                            if any(CaseRole.AUTHORITY in t.allowed_roles for t in wf.transitions)]
     authority = actor.has_role(Role.AUTHORITY_REVIEWER)

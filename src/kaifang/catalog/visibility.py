@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, true
 from sqlalchemy.orm import Session
 
-from kaifang.auth.models import Organisation, Role
+from kaifang.auth.models import Role
 from kaifang.auth.permissions import Principal
+from kaifang.auth.queries import organisation_subtree
 from kaifang.catalog.models import CatalogEntry
 from kaifang.catalog.vocab import PUBLIC_OPEN_TYPES, EntryStatus, Origin, ShareType
 
@@ -42,18 +43,7 @@ def organisations_in_charge(session: Session, actor: Principal) -> set[str]:
     """The actor's organisations and every body below them."""
     if actor.user is None or not actor.user.memberships:
         return set()
-    rows = session.execute(select(Organisation.id, Organisation.parent_id)).all()
-    children: dict[str | None, list[str]] = {}
-    for org_id, parent_id in rows:
-        children.setdefault(parent_id, []).append(org_id)
-    found: set[str] = set()
-    stack = [m.organisation_id for m in actor.user.memberships]
-    while stack:
-        org_id = stack.pop()
-        if org_id not in found:
-            found.add(org_id)
-            stack.extend(children.get(org_id, []))
-    return found
+    return organisation_subtree(session, {m.organisation_id for m in actor.user.memberships})
 
 
 def visible_clause(session: Session, actor: Principal) -> ColumnElement[bool]:
@@ -66,12 +56,6 @@ def visible_clause(session: Session, actor: Principal) -> ColumnElement[bool]:
                CatalogEntry.submitted_by_org_id.in_(own))
 
 
-def public_only(actor: Principal) -> ColumnElement[bool]:
-    """For surfaces that are public whoever asks (sitemap, DCAT feed, CKAN API for harvesters)."""
-    del actor
-    return public_clause()
-
-
 def can_edit(session: Session, actor: Principal, entry: CatalogEntry) -> bool:
     if actor.user is None:
         return False
@@ -79,5 +63,5 @@ def can_edit(session: Session, actor: Principal, entry: CatalogEntry) -> bool:
     return entry.provider_id in own or (entry.submitted_by_org_id in own if entry.submitted_by_org_id else False)
 
 
-__all__ = ["can_edit", "organisations_in_charge", "public_clause", "public_only",
+__all__ = ["can_edit", "organisations_in_charge", "public_clause",
            "sees_everything", "sharing_clause", "visible_clause"]
