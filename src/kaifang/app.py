@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,6 +14,7 @@ from kaifang import __version__
 from kaifang.api.router import api_router
 from kaifang.config import Settings
 from kaifang.db import make_engine, make_session_factory
+from kaifang.http.data import close_data
 from kaifang.http.errors import install_error_handlers
 from kaifang.http.middleware import RequestContextMiddleware
 from kaifang.logs import configure_logging
@@ -20,10 +23,18 @@ from kaifang.web.router import STATIC_DIR, render_error, web_router
 SESSION_COOKIE = "kaifang_session"
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Queued access log rows are written before the process ends.
+    close_data(app.state)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(
+        lifespan=lifespan,
         title="Kaifang API",
         version=__version__,
         description="Public data open platform. JSON API under /api/v1; CKAN-compatible reads under /api/3.",

@@ -55,6 +55,23 @@ class Settings(BaseSettings):
     storage_url: str = ""
     # Key of the pseudonyms in published data (keyed hashes); empty = derived from secret_key.
     pseudonym_key: str = ""
+    # Data access (docs/settings.md): the query engine's threads, memory and time limit per query,
+    # page sizes of the row API, and where local query replicas of versions are kept.
+    query_threads: int = 2
+    query_memory_limit: str = "1GB"
+    query_timeout_seconds: float = 20.0
+    replica_dir: Path | None = None
+    api_page_rows: int = 100
+    api_max_page_rows: int = 1000
+    api_max_groups: int = 10_000
+    # Open-data API calls are logged in batches this often (seconds); 0 writes each call at once.
+    access_log_flush_seconds: float = 1.0
+    # Rate limits and quotas of the data API: per token (or signed-in user) and per address for
+    # anonymous callers. A token's own limits, when set, replace the per-token defaults.
+    api_rate_per_minute: int = 600
+    api_daily_quota: int = 100_000
+    api_anonymous_rate_per_minute: int = 120
+    api_anonymous_daily_quota: int = 10_000
     log_json: bool = True
     log_level: str = "INFO"
     secure_cookies: bool = False

@@ -35,6 +35,33 @@ class InvalidTransition(Conflict):
     """A workflow step that the current state or the actor's role does not allow."""
 
 
+class InvalidParameter(KaifangError):
+    """A query parameter the API cannot use: ``fields`` maps the parameter to what is wrong (400)."""
+
+    status_code = 400
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.fields = {parameter: [message]}
+
+
+class RateLimited(KaifangError):
+    """Too many requests or the day's quota used up (429); ``retry_after`` in seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class Gone(KaifangError):
+    """What the request refers to existed but is no longer served (a withdrawn version)."""
+
+    status_code = 410
+
+
 class ValidationFailed(KaifangError):
     """One or more fields are wrong; ``fields`` maps each field name to its messages."""
 

@@ -260,8 +260,17 @@ def do_revoke_token(session: Session, actor: Principal, row: ApiToken) -> ApiTok
     return row
 
 
-def touch_token(row: ApiToken, ip: str) -> None:
-    row.last_used_at, row.last_used_ip = utcnow(), ip[:64]
+TOUCH_EVERY = dt.timedelta(seconds=60)
+
+
+def touch_token(row: ApiToken, ip: str) -> bool:
+    """Notes when and from where a token was last used; at most once a minute per address, so a
+    busy API client does not turn every read into a write. True if the row changed."""
+    now = utcnow()
+    if row.last_used_at and now - row.last_used_at < TOUCH_EVERY and row.last_used_ip == ip[:64]:
+        return False
+    row.last_used_at, row.last_used_ip = now, ip[:64]
+    return True
 
 
 def _org_parent(session: Session, parent_id: str, errors: FieldErrors) -> Organisation | None:

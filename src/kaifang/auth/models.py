@@ -202,6 +202,9 @@ class ApiToken(IdMixin, Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
     last_used_at: Mapped[dt.datetime | None] = mapped_column()
     last_used_ip: Mapped[str] = mapped_column(String(64), default="")
+    # Limits of the data API for this token; None = the platform's defaults (api_* settings).
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer)
+    daily_quota: Mapped[int | None] = mapped_column(Integer)
 
     user: Mapped[User] = relationship()
 

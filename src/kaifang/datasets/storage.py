@@ -77,6 +77,10 @@ class Storage:
                         destination_filesystem=pafs.LocalFileSystem())
         return local
 
+    def local_path(self, key: str) -> Path | None:
+        """The file on this machine's disk holding ``key``, if the storage is a local folder."""
+        return None
+
     def open(self, key: str) -> pa.NativeFile:
         """A random-access file (``pyarrow.parquet.ParquetFile`` reads it)."""
         return self.fs.open_input_file(self._path(key))
@@ -121,6 +125,9 @@ class LocalStorage(Storage):
     def put(self, local: Path, key: str) -> None:
         super().put(local, key)
         _fsync(Path(self._path(key)).parent)
+
+    def local_path(self, key: str) -> Path | None:
+        return Path(self._path(key))
 
 
 class S3Storage(Storage):

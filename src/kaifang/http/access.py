@@ -46,8 +46,9 @@ def resolve_principal(request: Request, db: Session) -> Principal:
         if found is None:
             raise NotAuthenticated(_("The API token is invalid, expired or revoked."))
         user, row = found
-        touch_token(row, client_ip_var.get())
-        db.commit()
+        if touch_token(row, client_ip_var.get()):
+            db.commit()
+        request.state.api_token = row
         principal = principal_for(db, user, via_token=True)
     elif SESSION_USER in request.session:
         session_user = db.get(User, request.session[SESSION_USER])

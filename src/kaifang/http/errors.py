@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kaifang.errors import KaifangError, NotAuthenticated, ValidationFailed
+from kaifang.errors import InvalidParameter, KaifangError, NotAuthenticated, RateLimited, ValidationFailed
 from kaifang.i18n import _
 
 log = logging.getLogger("kaifang.errors")
@@ -41,11 +41,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: KaifangError) -> Response:
         code = type(exc).__name__
         if is_api(request):
-            fields = exc.fields if isinstance(exc, ValidationFailed) else None
+            fields = exc.fields if isinstance(exc, ValidationFailed | InvalidParameter) else None
             response = api_error(exc.status_code, code, exc.message, fields)
             if isinstance(exc, NotAuthenticated):
                 response.headers["WWW-Authenticate"] = "Bearer"
+            if isinstance(exc, RateLimited):
+                response.headers["Retry-After"] = str(exc.retry_after)
             return response
+        if isinstance(exc, RateLimited):
+            page = _error_page(request, exc.status_code, exc.message)
+            page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         if isinstance(exc, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)

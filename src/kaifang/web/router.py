@@ -10,11 +10,14 @@ from kaifang.i18n import _
 from kaifang.web.routes import (
     accounts,
     admin,
+    applications,
     audit,
     calendar_admin,
     cases,
     catalog_admin,
+    data_pages,
     datasets,
+    grants,
     orgs,
     pages,
     search,
@@ -27,8 +30,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 # Every page route passes the CSRF check on unsafe methods.
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for module in (pages, search, sitemap, accounts, orgs, datasets, uploads, catalog_admin, admin, audit, cases,
-               calendar_admin):
+for module in (pages, search, sitemap, accounts, orgs, datasets, data_pages, applications, grants, uploads,
+               catalog_admin, admin, audit, cases, calendar_admin):
     web_router.include_router(module.router)
 
 

@@ -41,6 +41,9 @@ from kaifang.errors import Conflict, Forbidden, ValidationFailed
 from kaifang.http.access import LOGGED_IN, PUBLIC, Access
 from kaifang.http.deps import form_data, get_db, get_settings
 from kaifang.i18n import N_, _, get_locale
+from kaifang.web.routes import applications as application_pages
+from kaifang.web.routes import data_pages
+from kaifang.web.routes import grants as grant_pages
 from kaifang.web.templating import flash, render
 
 router = APIRouter()
@@ -258,7 +261,11 @@ def detail_context(db: Session, actor: Principal, entry: CatalogEntry) -> dict[s
 def _detail_page(request: Request, db: Session, actor: Principal, name: str, status: int = 200,
                  **extra: Any) -> Response:
     entry = access_entry(db, actor, name)
-    return render(request, "datasets/detail.html", {**detail_context(db, actor, entry), **extra}, status)
+    # The data, conditional access and grant panels come from their own page modules.
+    panels = {**data_pages.panel_context(request, db, actor, entry),
+              **application_pages.panel_context(request, db, actor, entry),
+              **grant_pages.panel_context(request, db, actor, entry)}
+    return render(request, "datasets/detail.html", {**detail_context(db, actor, entry), **panels, **extra}, status)
 
 
 @router.get("/datasets/{name}", response_class=HTMLResponse)

@@ -1,0 +1,2 @@
+"""Conditional access (CQ 24-25, LYG 10, 19, 24): applications for conditional data on the case
+engine, data-use agreements from a versioned model template, and the grants they lead to."""

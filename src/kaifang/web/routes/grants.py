@@ -1,0 +1,18 @@
+"""Pages of grants: my grants, a provider's grants, withdrawal recipients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+
+from kaifang.auth.permissions import Principal
+from kaifang.catalog.models import CatalogEntry
+
+router = APIRouter()
+
+
+def panel_context(request: Request, db: Session, actor: Principal, entry: CatalogEntry) -> dict[str, Any]:
+    """What this module's panel on the dataset page needs (merged into the page's context)."""
+    return {}
