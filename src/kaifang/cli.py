@@ -68,6 +68,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     """Migrate, seed the demo city, print the demo accounts and serve."""
     from kaifang.db import make_engine, make_session_factory, unit_of_work
     from kaifang.demo import DEMO_PASSWORD, seed_demo
+    from kaifang.demo.versions import seed_versions
     from kaifang.migrate import upgrade_database
 
     settings = _settings(environment=Environment.DEMO)
@@ -76,6 +77,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     with unit_of_work(make_session_factory(engine)) as session:
         accounts = seed_demo(session, settings)
     engine.dispose()
+    # The datasets' data is ingested through the real pipeline, each run in its own transactions.
+    seed_versions(settings)
     url = f"http://{host}:{port}"
     typer.echo(f"\nKaifang demo city is ready at {url}\n")
     typer.echo(f"{'account':<10} {'password':<20} role")

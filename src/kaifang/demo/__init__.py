@@ -90,6 +90,8 @@ ACCOUNTS = [
                 membership=MembershipRole.STAFF),
     DemoAccount("head", "交通局 陈局长", AccountType.NATURAL_PERSON, org="transport",
                 membership=MembershipRole.HEAD),
+    DemoAccount("market", "市场监管局 吴数据", AccountType.NATURAL_PERSON, org="market-regulation",
+                membership=MembershipRole.STAFF),
     DemoAccount("citizen", "市民 刘用", AccountType.NATURAL_PERSON),
     DemoAccount("company", "示范数据科技有限公司", AccountType.LEGAL_PERSON,
                 entity_name="示范数据科技有限公司"),
@@ -170,6 +172,7 @@ DEMO_ENTRIES: list[tuple[str, str, str, str, str, dict[str, object], list[DataIt
      {"summary": "全市公交站点的名称、所属线路和经纬度坐标，每月随线网调整更新。", "keywords": ["公交", "站点", "出行"],
       "annual_focus": True, "spatial_coverage": "示范市全域"},
      [_item("stop_id", "站点编号"), _item("stop_name", "站点名称"), _item("lines", "途经线路"),
+      _item("district", "所在区"), _item("shelter", "候车亭", "boolean"),
       _item("lng", "经度", "decimal"), _item("lat", "纬度", "decimal")], "published"),
     ("taxi-trips", "transport", "巡游出租车运营轨迹（脱敏）", "conditional", "daily",
      {"summary": "巡游出租车每单行程的上下车时间和网格化位置，车牌号已做假名化处理。", "keywords": ["出租车", "轨迹"],
@@ -177,12 +180,21 @@ DEMO_ENTRIES: list[tuple[str, str, str, str, str, dict[str, object], list[DataIt
       "legal_basis": "《中华人民共和国数据安全法》第二十一条；《示范市公共数据开放管理办法》第十一条",
       "security_grade": "sensitive", "access_modes": ["api", "algorithm"]},
      [_item("trip_id", "行程编号"), _item("plate_pseudonym", "车牌假名", sensitivity="personal"),
-      _item("pickup_time", "上车时间", "datetime"), _item("pickup_grid", "上车网格")], "published"),
+      _item("pickup_time", "上车时间", "datetime"), _item("pickup_grid", "上车网格"),
+      _item("district", "上车所在区"), _item("distance_km", "行驶里程（公里）", "decimal"),
+      _item("fare", "金额（元）", "decimal")], "published"),
     ("driver-points", "transport", "机动车驾驶人违法记分记录", "non_open", "daily",
      {"summary": "驾驶人交通违法记分明细。", "legal_basis": "《中华人民共和国个人信息保护法》第十三条、第二十八条",
       "security_grade": "important", "access_modes": [], "share_type": "conditional",
       "share_conditions": "仅向依法履职需要的政府部门共享"},
      [_item("licence_no", "驾驶证号", sensitivity=_PII), _item("points", "记分分值", "integer")], "published"),
+    ("enterprise-register", "market-regulation", "市场主体登记信息", "unconditional", "monthly",
+     {"summary": "全市企业的统一社会信用代码、名称、所在区、行业、登记状态、注册资本和成立日期，每月更新。",
+      "keywords": ["企业", "市场主体", "登记"], "domain_code": "market", "formats": ["CSV", "XLSX", "JSON"],
+      "annual_focus": True, "spatial_coverage": "示范市全域"},
+     [_item("uscc", "统一社会信用代码"), _item("name", "企业名称"), _item("district", "所在区"),
+      _item("industry", "行业"), _item("status", "登记状态"), _item("capital", "注册资本（万元）", "decimal"),
+      _item("founded", "成立日期", "date")], "published"),
     ("parking-lots", "transport", "公共停车场泊位信息", "unconditional", "real_time",
      {"summary": "公共停车场位置、总泊位数和实时空余泊位。", "keywords": ["停车"]},
      [_item("lot_name", "停车场名称"), _item("free_spaces", "空余泊位", "integer")], "draft"),
@@ -194,15 +206,20 @@ DEMO_ENTRIES: list[tuple[str, str, str, str, str, dict[str, object], list[DataIt
 
 def _seed_catalog(session: Session, settings: Settings, orgs: dict[str, Organisation]) -> None:
     """A handful of entries in every state, made through the real actions (audited, reviewed)."""
-    staff = session.scalars(select(User).where(User.username == "staff")).one()
     reviewer = session.scalars(select(User).where(User.username == "reviewer")).one()
-    provider_side, authority = principal_for(session, staff), principal_for(session, reviewer)
+    authority = principal_for(session, reviewer)
+    # Each provider's entries are made by its own staff (the transport bureau's also act for the
+    # transit centre below it).
+    makers = {slug: principal_for(session, session.scalars(select(User).where(User.username == user)).one())
+              for slug, user in (("transport", "staff"), ("transit-centre", "staff"), ("market-regulation", "market"))}
     for name, org, title, open_type, frequency, extra, items, goal in DEMO_ENTRIES:
         if session.scalars(select(CatalogEntry).where(CatalogEntry.name == name)).first():
             continue
         fields = {"access_modes": ["download", "api"], "formats": ["CSV", "JSON"], **extra}
-        data = EntryInput(name=name, title=title, summary=str(fields.pop("summary")), domain_code="transport",
+        domain = str(fields.pop("domain_code", "transport"))
+        data = EntryInput(name=name, title=title, summary=str(fields.pop("summary")), domain_code=domain,
                           open_type=open_type, update_frequency=frequency, items=items, **fields)  # type: ignore[arg-type]
+        provider_side = makers[org]
         entry = do_create_entry(session, provider_side, orgs[org], data)
         if goal == "draft":
             continue
