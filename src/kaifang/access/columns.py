@@ -99,7 +99,10 @@ def _datetime(text: str) -> dt.datetime:
         raise ValueError(_("“%(value)s” is not a date and time (YYYY-MM-DDTHH:MM:SS).", value=text[:80])) from None
     # Stored times are Beijing times without a zone: compare like with like.
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        try:
+            moment = moment.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        except OverflowError:  # 0001-01-01T00:00:00+09:00 has no Beijing time
+            raise ValueError(_("“%(value)s” is out of range.", value=text[:80])) from None
     return moment.replace(tzinfo=None)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kaifang.access.columns import Column, ColumnKind
-from kaifang.access.query import Condition, SortKey
+from kaifang.access.query import Filter, SortKey
 from kaifang.errors import InvalidParameter
 from kaifang.i18n import _
 
@@ -34,7 +34,7 @@ class Cursor:
     row: int
 
 
-def query_digest(where: Sequence[Condition], sort: Sequence[SortKey], scope_key: str) -> str:
+def query_digest(where: Sequence[Filter], sort: Sequence[SortKey], scope_key: str) -> str:
     canonical = json.dumps([[c.as_dict() for c in where], [k.as_text() for k in sort], scope_key],
                            ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -142,18 +142,27 @@ def logged_stream(download: Download, factory: sessionmaker[Session], log_id: in
                   still_allowed: Callable[[Session], bool]) -> Iterator[bytes]:
     """The download's chunks, counted and hashed; the log row is completed however it ends."""
     meter = Meter()
-    checked = time.monotonic()
-    try:
-        for chunk in meter.wrap(download.chunks):
-            if time.monotonic() - checked > RECHECK_SECONDS:
-                checked = time.monotonic()
+    stopped = False
+
+    def checked() -> Iterator[bytes]:
+        # Checked before a chunk reaches the meter, so the log holds the size and hash of exactly
+        # the bytes sent when access is withdrawn mid-stream.
+        nonlocal stopped
+        last = time.monotonic()
+        for chunk in download.chunks:
+            if time.monotonic() - last > RECHECK_SECONDS:
+                last = time.monotonic()
                 with factory() as session:
                     if not still_allowed(session):
                         log.warning("download %s stopped: access withdrawn while streaming", log_id)
+                        stopped = True
                         return
             yield chunk
+
+    try:
+        yield from meter.wrap(checked())
     finally:
-        access.bytes, access.sha256, access.complete = meter.size, meter.sha256, meter.complete
+        access.bytes, access.sha256, access.complete = meter.size, meter.sha256, meter.complete and not stopped
         access.rows = download.counter.rows
         try:
             with factory() as session:

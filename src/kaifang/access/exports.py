@@ -110,7 +110,7 @@ def csv_stream(batches: Iterable[pa.RecordBatch], columns: Sequence[str], *, bom
         header = io.StringIO()
         header.write(",".join(_csv_field(str(neutralise_cell(c))) for c in columns) + "\r\n")
         yield header.getvalue().encode("utf-8")
-        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed", eol="\r\n")
         for batch in export_batches(batches):
             sink = io.BytesIO()
             pacsv.write_csv(batch, sink, options)

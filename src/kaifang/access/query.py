@@ -58,6 +58,21 @@ def _jsonable(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class AnyContains:
+    """Rows where one of ``columns`` holds ``text``, ignoring case: CKAN's full-text ``q``."""
+
+    columns: tuple[str, ...]
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"columns": list(self.columns), "op": "contains_any", "value": self.text}
+
+
+# What a query's ``where`` holds: all of them apply.
+Filter = Condition | AnyContains
+
+
+@dataclass(frozen=True)
 class SortKey:
     column: str
     descending: bool = False
@@ -69,7 +84,7 @@ class SortKey:
 @dataclass(frozen=True)
 class RowQuery:
     fields: tuple[str, ...]
-    where: tuple[Condition, ...]
+    where: tuple[Filter, ...]
     sort: tuple[SortKey, ...]
     limit: int
     cursor: str | None = None
@@ -184,13 +199,19 @@ def _values(param: str, text: str) -> list[str]:
     if stripped.startswith("["):
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidParameter(param, _("The list is not valid JSON.")) from None
-        if not isinstance(data, list) or not all(isinstance(v, str | int | float) and not isinstance(v, bool)
-                                                 for v in data):
-            raise InvalidParameter(param, _("The list must hold only text or numbers."))
-        return [str(v) for v in data]
+        if not isinstance(data, list) or not all(isinstance(v, str | int | float) for v in data):
+            raise InvalidParameter(param, _("The list must hold only text, numbers or true/false."))
+        return [_json_text(v) for v in data]
     return [part for part in text.split(",")]
+
+
+def _json_text(value: str | int | float) -> str:
+    """A JSON list item as the text a caller would have typed (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def parse_condition(param: str, column_name: str, op: str, text: str,
@@ -305,6 +326,9 @@ def parse_aggregate(params: Sequence[tuple[str, str]], columns: Mapping[str, Col
         raise InvalidParameter("group_by", _("Group by at most %(n)s columns.", n=MAX_GROUP_BY))
     measures = parse_measures(_single(params, "measures"), columns)
     labels = [m.label for m in measures]
+    if clash := next((label for label in labels if label in group_by), None):
+        raise InvalidParameter("measures", _("“%(label)s” is also the name of a grouping column; group by another "
+                                             "column or leave this measure out.", label=clash[:100]))
     sort = parse_sort(_single(params, "sort"), {name: columns[name] for name in group_by}, extra=labels)
     return AggregateQuery(
         group_by=group_by, measures=measures, where=parse_filters(params, columns, AGGREGATE_PARAMS),

@@ -10,13 +10,13 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kaifang.access.columns import Column
 from kaifang.access.cursor import Cursor, Sealed, encode, query_digest
 from kaifang.access.engine import QueryEngine
-from kaifang.access.query import AggregateQuery, Condition, RowQuery
+from kaifang.access.query import AggregateQuery, Filter, RowQuery
 from kaifang.access.scope import Scope
 from kaifang.access.sql import compile_aggregate, compile_count, compile_rows
 
@@ -29,6 +29,8 @@ class RowsPage:
     next_token: str | None
     total: int | None
     version_number: int
+    numbers: list[int] = field(default_factory=list)
+    """The source row number (0-based) of each row."""
 
     def records(self) -> list[dict[str, Any]]:
         names = [c.name for c in self.fields]
@@ -43,11 +45,11 @@ class AggregatePage:
     version_number: int
 
 
-def _where_key(where: Sequence[Condition]) -> str:
+def _where_key(where: Sequence[Filter]) -> str:
     return json.dumps([c.as_dict() for c in where], ensure_ascii=False, sort_keys=True, default=str)
 
 
-def count_rows(engine: QueryEngine, scope: Scope, where: Sequence[Condition]) -> int:
+def count_rows(engine: QueryEngine, scope: Scope, where: Sequence[Filter]) -> int:
     key = (scope.version.id, scope.key, _where_key(where))
     cached = engine.totals.get(key)
     if cached is not None:
@@ -88,7 +90,30 @@ def read_rows(engine: QueryEngine, secret: str, scope: Scope, query: RowQuery,
         next_token = encode(secret, Cursor(scope.version.id, values, int(last[0])), digest)
     total = count_rows(engine, scope, query.where) if query.total else None
     fields = tuple(scope.by_name[name] for name in query.fields)
-    return RowsPage(fields, [tuple(row[1:1 + width]) for row in rows], next_token, total, scope.version_number)
+    return RowsPage(fields, [tuple(row[1:1 + width]) for row in rows], next_token, total, scope.version_number,
+                    [int(row[0]) for row in rows])
+
+
+def read_offset(engine: QueryEngine, scope: Scope, query: RowQuery, offset: int) -> RowsPage:
+    """A page by position (CKAN's ``offset``), in the order of keyset pages: the sort, then the
+    source row number, so successive offsets serve every row once. No token, no total."""
+    spec = scope.spec(engine.alias(scope.version))
+    compiled = compile_rows(spec, query.fields, query.where, query.sort, query.limit, None, offset=offset)
+    rows = engine.fetchall(compiled)
+    if not query.sort and not _ascending(rows):
+        rows = engine.fetchall(compile_rows(spec, query.fields, query.where, query.sort, query.limit, None,
+                                            ordered=True, offset=offset))
+    width = len(query.fields)
+    fields = tuple(scope.by_name[name] for name in query.fields)
+    return RowsPage(fields, [tuple(row[1:1 + width]) for row in rows], None, None, scope.version_number,
+                    [int(row[0]) for row in rows])
+
+
+def _json_number(value: Any) -> Any:
+    """Sums of 64-bit integers are 128-bit in the engine; JSON writers stop at 64 bits."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return float(value)
+    return value
 
 
 def read_aggregate(engine: QueryEngine, scope: Scope, query: AggregateQuery) -> AggregatePage:
@@ -96,4 +121,6 @@ def read_aggregate(engine: QueryEngine, scope: Scope, query: AggregateQuery) -> 
     rows = engine.fetchall(compile_aggregate(spec, query))
     truncated = len(rows) > query.limit
     columns = (*query.group_by, *(m.label for m in query.measures))
-    return AggregatePage(columns, rows[:query.limit], truncated, scope.version_number)
+    width = len(query.group_by)
+    rows = [(*row[:width], *map(_json_number, row[width:])) for row in rows[:query.limit]]
+    return AggregatePage(columns, rows, truncated, scope.version_number)

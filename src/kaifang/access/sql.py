@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kaifang.access.columns import ROW, Column
-from kaifang.access.query import AggregateQuery, Condition, Measure, SortKey
+from kaifang.access.query import AggregateQuery, AnyContains, Condition, Filter, Measure, SortKey
 
 TABLE = "t"
 
@@ -48,8 +48,10 @@ class ScopeSpec:
 def pseudonym_sql(column: str, sql: Sql, pads: tuple[bytes, bytes]) -> str:
     """HMAC-SHA256(key, value) as 16 hex characters, computed by the engine (RFC 2104 with the
     pads bound as parameters, so the key never appears in SQL text)."""
+    # Parameters are positional: the outer pad is bound first because its ``?`` comes first.
+    outer = sql.bind(pads[1])
     inner = f"unhex(sha256(CAST({sql.bind(pads[0])} AS BLOB) || encode(CAST({column} AS VARCHAR))))"
-    return f"left(sha256(CAST({sql.bind(pads[1])} AS BLOB) || {inner}), 16)"
+    return f"left(sha256(CAST({outer} AS BLOB) || {inner}), 16)"
 
 
 def condition_sql(cond: Condition, sql: Sql) -> str:
@@ -74,8 +76,14 @@ def condition_sql(cond: Condition, sql: Sql) -> str:
     raise ValueError(f"unknown operator {op!r}")
 
 
-def where_sql(conditions: Sequence[Condition], sql: Sql) -> str:
-    return " AND ".join(f"({condition_sql(c, sql)})" for c in conditions) or "TRUE"
+def any_contains_sql(cond: AnyContains, sql: Sql) -> str:
+    found = [f"contains(lower(CAST({quote(c)} AS VARCHAR)), lower({sql.bind(cond.text)}))" for c in cond.columns]
+    return " OR ".join(found) or "FALSE"
+
+
+def where_sql(conditions: Sequence[Filter], sql: Sql) -> str:
+    parts = [any_contains_sql(c, sql) if isinstance(c, AnyContains) else condition_sql(c, sql) for c in conditions]
+    return " AND ".join(f"({part})" for part in parts) or "TRUE"
 
 
 def scoped_sql(scope: ScopeSpec, sql: Sql) -> str:
@@ -101,9 +109,10 @@ def after_sql(sort: Sequence[SortKey], values: Sequence[Any], row: int, sql: Sql
     clauses: list[str] = []
     for i, key in enumerate(sort):
         col, value = quote(key.column), values[i]
-        equal = [_equal(quote(k.column), v, sql) for k, v in zip(sort[:i], values[:i], strict=True)]
         if value is None:
             continue  # nothing sorts after an empty value but other empty values
+        # Bound only for clauses that are kept: each bind() adds a parameter.
+        equal = [_equal(quote(k.column), v, sql) for k, v in zip(sort[:i], values[:i], strict=True)]
         beyond = f"({col} {'<' if key.descending else '>'} {sql.bind(value)} OR {col} IS NULL)"
         clauses.append(" AND ".join([*equal, beyond]))
     equal_all = [_equal(quote(k.column), v, sql) for k, v in zip(sort, values, strict=True)]
@@ -121,11 +130,12 @@ class Compiled:
     params: list[Any]
 
 
-def compile_rows(scope: ScopeSpec, fields: Sequence[str], where: Sequence[Condition], sort: Sequence[SortKey],
-                 limit: int, after: tuple[Sequence[Any], int] | None, ordered: bool = False) -> Compiled:
-    """A page: ``limit`` rows after the cursor. Without a sort the replica's own order (the source
-    file's) is kept by the engine, so no ORDER BY is needed and the scan stops at the page
-    (``ordered`` asks for the ORDER BY anyway)."""
+def compile_rows(scope: ScopeSpec, fields: Sequence[str], where: Sequence[Filter], sort: Sequence[SortKey],
+                 limit: int, after: tuple[Sequence[Any], int] | None, ordered: bool = False,
+                 offset: int = 0) -> Compiled:
+    """A page: ``limit`` rows after the cursor (or after skipping ``offset`` rows). Without a sort
+    the replica's own order (the source file's) is kept by the engine, so no ORDER BY is needed
+    and the scan stops at the page (``ordered`` asks for the ORDER BY anyway)."""
     sql = Sql()
     scoped = scoped_sql(scope, sql)
     sort_columns = [k.column for k in sort if k.column not in fields]
@@ -134,22 +144,29 @@ def compile_rows(scope: ScopeSpec, fields: Sequence[str], where: Sequence[Condit
     if after is not None:
         conditions.append(after_sql(sort, after[0], after[1], sql))
     order = f" ORDER BY {', '.join([*map(_order, sort), quote(ROW)])}" if sort or ordered else ""
+    skip = f" OFFSET {int(offset)}" if offset else ""
     text = (f"WITH scoped AS ({scoped}) SELECT {selected} FROM scoped WHERE {' AND '.join(conditions)}"
-            f"{order} LIMIT {int(limit)}")
+            f"{order} LIMIT {int(limit)}{skip}")
     return Compiled(text, sql.params)
 
 
-def compile_count(scope: ScopeSpec, where: Sequence[Condition]) -> Compiled:
+def compile_count(scope: ScopeSpec, where: Sequence[Filter]) -> Compiled:
     sql = Sql()
     scoped = scoped_sql(scope, sql)
     return Compiled(f"WITH scoped AS ({scoped}) SELECT count(*) FROM scoped WHERE {where_sql(where, sql)}",
                     sql.params)
 
 
-def measure_sql(measure: Measure) -> str:
+def measure_alias(index: int) -> str:
+    """Measures are named by position in SQL: a label such as ``count`` may also be a column name."""
+    return f"__kf_m{index}"
+
+
+def measure_sql(measure: Measure, index: int) -> str:
+    alias = quote(measure_alias(index))
     if measure.column is None:
-        return f"count(*) AS {quote(measure.label)}"
-    return f"{measure.function}({quote(measure.column)}) AS {quote(measure.label)}"
+        return f"count(*) AS {alias}"
+    return f"{measure.function}({quote(measure.column)}) AS {alias}"
 
 
 def compile_aggregate(scope: ScopeSpec, query: AggregateQuery) -> Compiled:
@@ -157,16 +174,18 @@ def compile_aggregate(scope: ScopeSpec, query: AggregateQuery) -> Compiled:
     sql = Sql()
     scoped = scoped_sql(scope, sql)
     groups = [quote(c) for c in query.group_by]
-    selected = ", ".join([*groups, *map(measure_sql, query.measures)])
+    selected = ", ".join([*groups, *(measure_sql(m, i) for i, m in enumerate(query.measures))])
     group = f" GROUP BY {', '.join(groups)}" if groups else ""
-    order_keys = [*map(_order, query.sort), *(f"{g} ASC NULLS LAST" for g in groups)]
+    aliases = {m.label: measure_alias(i) for i, m in enumerate(query.measures)}
+    sort = [SortKey(aliases.get(k.column, k.column), k.descending) for k in query.sort]
+    order_keys = [*map(_order, sort), *(f"{g} ASC NULLS LAST" for g in groups)]
     order = f" ORDER BY {', '.join(order_keys)}" if order_keys else ""
     text = (f"WITH scoped AS ({scoped}) SELECT {selected} FROM scoped WHERE {where_sql(query.where, sql)}"
             f"{group}{order} LIMIT {int(query.limit) + 1}")
     return Compiled(text, sql.params)
 
 
-def compile_export(scope: ScopeSpec, fields: Sequence[str], where: Sequence[Condition],
+def compile_export(scope: ScopeSpec, fields: Sequence[str], where: Sequence[Filter],
                    sort: Sequence[SortKey], limit: int | None = None) -> Compiled:
     """Every matching row (a download), in file order unless a sort is asked for."""
     sql = Sql()

@@ -4,7 +4,8 @@ ckanext-harvest, ckanext-dcat) can read the open catalog.
 ``GET|POST /api/3/action/NAME`` (and ``/api/action/NAME``), parameters in the query string or a
 JSON body. Envelopes and error ``__type`` strings are CKAN's exactly, because clients map them to
 exceptions. Only public entries are served, whoever asks (``public_clause``): harvesters
-republish what they read, so non-open entries and drafts must never reach them.
+republish what they read, so non-open entries and drafts must never reach them. Rows are read
+with ``datastore_search`` (``kaifang.api.datastore``), through the data API's access checks.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from kaifang.api.datastore import PATH as DATASTORE_PATH
+from kaifang.api.datastore import datastore_search
 from kaifang.auth.models import Organisation
 from kaifang.auth.permissions import Principal
 from kaifang.catalog.dcat import dataset_url, distributions, modified, stable_id
@@ -29,8 +32,18 @@ from kaifang.catalog.models import CatalogEntry
 from kaifang.catalog.search import SearchQuery, Sort, search
 from kaifang.catalog.search.models import SearchFacet
 from kaifang.catalog.visibility import public_clause
-from kaifang.catalog.vocab import OpenType
-from kaifang.errors import Forbidden, KaifangError, NotAuthenticated, NotFound, ValidationFailed
+from kaifang.catalog.vocab import AccessMode, OpenType
+from kaifang.config import Settings
+from kaifang.datasets.models import DatasetVersion, VersionStatus
+from kaifang.errors import (
+    Forbidden,
+    InvalidParameter,
+    KaifangError,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from kaifang.http.access import PUBLIC
 from kaifang.http.deps import get_db, get_settings
 
@@ -41,9 +54,11 @@ Params = dict[str, Any]
 
 
 class CkanError(Exception):
-    def __init__(self, status: int, kind: str, message: str, fields: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, status: int, kind: str, message: str, fields: dict[str, list[str]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.kind, self.message, self.fields = status, kind, message, fields or {}
+        self.headers = headers or {}
 
 
 def not_found(message: str = "Not found") -> CkanError:
@@ -59,14 +74,15 @@ def query_error(message: str) -> CkanError:
 
 
 def _help_url(request: Request) -> str:
-    name = request.path_params.get("name", "")
+    name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
     return f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={name}"
 
 
 def _error_response(request: Request, exc: CkanError) -> JSONResponse:
     error: dict[str, Any] = {"__type": exc.kind, "message": exc.message} if exc.message else {"__type": exc.kind}
     error.update(exc.fields)  # CKAN merges a validation error's fields into the error object
-    return JSONResponse({"help": _help_url(request), "success": False, "error": error}, status_code=exc.status)
+    return JSONResponse({"help": _help_url(request), "success": False, "error": error}, status_code=exc.status,
+                        headers=exc.headers)
 
 
 def _from_domain(exc: KaifangError) -> CkanError:
@@ -74,8 +90,11 @@ def _from_domain(exc: KaifangError) -> CkanError:
         return not_found(exc.message)
     if isinstance(exc, Forbidden | NotAuthenticated):
         return CkanError(403, "Authorization Error", exc.message)
-    if isinstance(exc, ValidationFailed):
+    if isinstance(exc, ValidationFailed | InvalidParameter):
         return CkanError(409, "Validation Error", "", exc.fields)
+    if isinstance(exc, RateLimited):
+        # CKAN itself has no rate limits; clients see the HTTP status and Retry-After.
+        return CkanError(429, "Rate Limit Error", exc.message, headers={"Retry-After": str(exc.retry_after)})
     return CkanError(exc.status_code, "Validation Error", exc.message)
 
 
@@ -127,7 +146,7 @@ def _json_list(params: Params, name: str) -> list[str]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise invalid(name, "Could not parse as valid JSON") from None
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
         raise invalid(name, "Not a list of strings")
@@ -213,11 +232,22 @@ def organization_dict(org: Organisation, package_count: int | None = None) -> di
     return out
 
 
-def _resources(entry: CatalogEntry, base: str) -> list[dict[str, Any]]:
+def _resources(entry: CatalogEntry, base: str, has_data: bool) -> list[dict[str, Any]]:
+    # The API resource reads its rows with datastore_search once a version is published.
     return [{"id": d.id, "package_id": entry.id, "url": d.access_url, "name": d.title, "description": "",
              "format": d.format, "mimetype": d.media_type, "size": None, "created": _time(entry.created_at),
              "last_modified": _time(modified(entry)), "position": i, "url_type": None,
-             "datastore_active": False} for i, d in enumerate(distributions(entry, base))]
+             "datastore_active": has_data and d.access_mode == AccessMode.API}
+            for i, d in enumerate(distributions(entry, base))]
+
+
+def with_data(db: Session, entries: list[CatalogEntry]) -> set[str]:
+    """Which of ``entries`` have a published version."""
+    ids = [e.id for e in entries]
+    if not ids:
+        return set()
+    return set(db.scalars(select(DatasetVersion.entry_id).where(
+        DatasetVersion.entry_id.in_(ids), DatasetVersion.status == VersionStatus.PUBLISHED)))
 
 
 def _extras(entry: CatalogEntry) -> list[dict[str, str]]:
@@ -229,13 +259,13 @@ def _extras(entry: CatalogEntry) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in values.items() if v]
 
 
-def package_dict(entry: CatalogEntry, base: str) -> dict[str, Any]:
+def package_dict(entry: CatalogEntry, base: str, has_data: bool = False) -> dict[str, Any]:
     """package_show's result, with exactly CKAN's field list."""
     org = entry.provider
     tags = [{"id": stable_id("tag", t), "name": t, "display_name": t} for t in entry.keywords or ()]
     groups = [{"id": entry.domain.code, "name": entry.domain.code, "title": entry.domain.name,
                "display_name": entry.domain.name, "description": "", "image_display_url": ""}] if entry.domain else []
-    resources = _resources(entry, base)
+    resources = _resources(entry, base, has_data)
     return {
         "id": entry.id, "name": entry.name, "title": entry.title, "notes": entry.summary,
         "url": dataset_url(base, entry), "version": None, "author": org.name, "maintainer": org.name,
@@ -290,7 +320,8 @@ def package_search(db: Session, params: Params, base: str) -> dict[str, Any]:
     result = search(db, public_clause(), query)
     facets = {f: {"title": f, "items": _facet_items(db, FIELDS[f], result.facets.get(FIELDS[f], []))}
               for f in facet_fields}
-    return {"count": result.total, "results": [package_dict(e, base) for e in result.entries],
+    active = with_data(db, list(result.entries))
+    return {"count": result.total, "results": [package_dict(e, base, e.id in active) for e in result.entries],
             "search_facets": facets, "sort": sort_text}
 
 
@@ -298,7 +329,8 @@ def package_show(db: Session, params: Params, base: str) -> dict[str, Any]:
     ref = str(params.get("id") or params.get("name_or_id") or "")
     if not ref:
         raise invalid("id", "Missing value")
-    return package_dict(_public_entry(db, ref), base)
+    entry = _public_entry(db, ref)
+    return package_dict(entry, base, bool(with_data(db, [entry])))
 
 
 def package_list(db: Session, params: Params, base: str) -> list[str]:
@@ -344,9 +376,10 @@ def organization_show(db: Session, params: Params, base: str) -> dict[str, Any]:
         raise not_found()
     out = organization_dict(org, _package_counts(db).get(org.id, 0))
     if _bool(params, "include_datasets"):
-        entries = db.scalars(select(CatalogEntry).where(public_clause(), CatalogEntry.provider_id == org.id)
-                             .order_by(CatalogEntry.name).limit(1000))
-        out["packages"] = [package_dict(e, base) for e in entries]
+        entries = list(db.scalars(select(CatalogEntry).where(public_clause(), CatalogEntry.provider_id == org.id)
+                                  .order_by(CatalogEntry.name).limit(1000)))
+        active = with_data(db, entries)
+        out["packages"] = [package_dict(e, base, e.id in active) for e in entries]
     return out
 
 
@@ -381,7 +414,7 @@ async def _params(request: Request) -> Params:
         if body.strip():
             try:
                 data = json.loads(body)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise CkanError(400, "Bad Request", f"Bad request - JSON Error: {exc}") from None
             if not isinstance(data, dict):
                 raise CkanError(400, "Bad Request", "Bad request - JSON Error: expected an object")
@@ -389,7 +422,11 @@ async def _params(request: Request) -> Params:
     return params
 
 
-async def _dispatch(name: str, request: Request, db: Session) -> Response:
+async def _dispatch(name: str, request: Request, db: Session, actor: Principal) -> Response:
+    if name == "datastore_search":
+        settings: Settings = get_settings(request)
+        params = await _params(request)
+        return await run_in_threadpool(datastore_search, request, db, settings, actor, params, _help_url(request))
     action = ACTIONS.get(name)
     if action is None:
         raise CkanError(400, "Bad Request", f"Bad request - Action name not known: {name}")
@@ -400,14 +437,78 @@ async def _dispatch(name: str, request: Request, db: Session) -> Response:
     return JSONResponse({"help": _help_url(request), "success": True, "result": result})
 
 
-@router.api_route("/api/3/action/{name}", methods=["GET", "POST"], summary="CKAN Action API (read subset)")
-async def action_v3(name: str, request: Request, actor: Principal = Depends(PUBLIC),
-                    db: Session = Depends(get_db)) -> Response:
-    return await _dispatch(name, request, db)
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+DATASTORE_PARAMS = [
+    {**_query("resource_id", "The API resource id of package_show, any resource id of the dataset, its id or its "
+              "name.", {"type": "string"}), "required": True},
+    _query("filters", 'JSON object: {"field": value} or {"field": [values]}.', {"type": "string"}),
+    _query("q", 'Text found in any text field, or a JSON object {"field": "text"}.', {"type": "string"}),
+    _query("fields", "Fields to return: comma-separated or a JSON list (default: all, with _id).",
+           {"type": "string"}),
+    _query("sort", "“field desc, other”; _id is the source row number.", {"type": "string"}),
+    _query("limit", "Records per page (default 100; at most the platform's page maximum).",
+           {"type": "integer", "minimum": 0}),
+    _query("offset", "Records to skip.", {"type": "integer", "minimum": 0}),
+    _query("include_total", "Count the matching records (default true).", {"type": "boolean"}),
+    _query("records_format", "objects (default) or lists.", {"type": "string", "enum": ["objects", "lists"]}),
+]
+
+
+DATASTORE_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["resource_id"], "properties": {
+        "resource_id": {"type": "string"}, "filters": {"type": "object"},
+        "q": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+        "fields": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "sort": {"type": "string"}, "limit": {"type": "integer", "minimum": 0},
+        "offset": {"type": "integer", "minimum": 0}, "include_total": {"type": "boolean"},
+        "records_format": {"type": "string", "enum": ["objects", "lists"]}}}}}}
+
+
+CKAN_ERROR = {"application/json": {"schema": {"type": "object", "required": ["help", "success", "error"],
+                                             "properties": {"help": {"type": "string"},
+                                                            "success": {"const": False},
+                                                            "error": {"type": "object"}}}}}
+DATASTORE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad Request: a malformed JSON body.", "content": CKAN_ERROR},
+    403: {"description": "Authorization Error: conditional data without a grant, an invalid token, or the "
+                         "jurisdiction's identity rule.", "content": CKAN_ERROR},
+    404: {"description": "Not Found Error: no such public resource.", "content": CKAN_ERROR},
+    409: {"description": "Validation Error: a bad parameter, named in `error`.", "content": CKAN_ERROR},
+    429: {"description": "Rate Limit Error: see `Retry-After`.", "content": CKAN_ERROR},
+}
+
+
+@router.get(DATASTORE_PATH, summary="CKAN DataStore: rows of a dataset", responses=DATASTORE_RESPONSES,
+            openapi_extra={"parameters": DATASTORE_PARAMS})
+async def datastore_search_get(request: Request, actor: Principal = Depends(PUBLIC),
+                               db: Session = Depends(get_db)) -> Response:
+    return await _dispatch("datastore_search", request, db, actor)
+
+
+@router.post(DATASTORE_PATH, summary="CKAN DataStore: rows of a dataset (parameters in a JSON body)",
+             responses=DATASTORE_RESPONSES, openapi_extra={"requestBody": DATASTORE_BODY})
+async def datastore_search_post(request: Request, actor: Principal = Depends(PUBLIC),
+                                db: Session = Depends(get_db)) -> Response:
+    return await _dispatch("datastore_search", request, db, actor)
+
+
+@router.get("/api/3/action/{name}", summary="CKAN Action API (read subset)")
+async def action_v3_get(name: str, request: Request, actor: Principal = Depends(PUBLIC),
+                        db: Session = Depends(get_db)) -> Response:
+    return await _dispatch(name, request, db, actor)
+
+
+@router.post("/api/3/action/{name}", summary="CKAN Action API (read subset, parameters in a JSON body)")
+async def action_v3_post(name: str, request: Request, actor: Principal = Depends(PUBLIC),
+                         db: Session = Depends(get_db)) -> Response:
+    return await _dispatch(name, request, db, actor)
 
 
 @router.api_route("/api/action/{name}", methods=["GET", "POST"], summary="CKAN Action API (read subset)",
                   include_in_schema=False)
 async def action(name: str, request: Request, actor: Principal = Depends(PUBLIC),
                  db: Session = Depends(get_db)) -> Response:
-    return await _dispatch(name, request, db)
+    return await _dispatch(name, request, db, actor)

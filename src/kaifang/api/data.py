@@ -33,7 +33,7 @@ from kaifang.cases.clocks import china_today
 from kaifang.config import Settings
 from kaifang.errors import InvalidParameter
 from kaifang.http.access import PUBLIC
-from kaifang.http.data import engine_of, meter, record_access, who
+from kaifang.http.data import ClosingStreamingResponse, engine_of, meter, record_access, who
 from kaifang.http.deps import get_db, get_settings
 from kaifang.i18n import _
 
@@ -202,7 +202,8 @@ def rows_access(request: Request, actor: Principal, scope: Scope, page: RowsPage
                   summary, rows=len(page.rows))
 
 
-@router.get("/rows", response_model=RowsOut, responses=ERRORS, summary="Rows of a dataset, filtered, sorted, paged",
+@router.get("/rows", response_model=RowsOut, summary="Rows of a dataset, filtered, sorted, paged",
+            responses={**ERRORS, 200: {"content": {"text/csv": {}}, "description": "A page of rows (JSON or CSV)."}},
             description=FILTERS, openapi_extra={"parameters": ROWS_PARAMS})
 def rows(name: str, request: Request, actor: Principal = Depends(PUBLIC), db: Session = Depends(get_db),
          settings: Settings = Depends(get_settings)) -> Response:
@@ -277,7 +278,7 @@ def start_download(request: Request, db: Session, settings: Settings, actor: Pri
     headers = {**getattr(request.state, "rate_headers", {}), "Content-Disposition": disposition,
                "X-Kaifang-Version": str(scope.version_number), "X-Kaifang-Access-Log": str(log_id),
                "Cache-Control": "no-store" if scope.conditional else "private, max-age=0"}
-    return StreamingResponse(stream, media_type=download.media_type, headers=headers)
+    return ClosingStreamingResponse(stream, media_type=download.media_type, headers=headers)
 
 
 @router.get("/download.{fmt}", responses={**ERRORS, 200: {"content": {

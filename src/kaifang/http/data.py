@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterator
+from typing import Any
 
+import anyio
 from fastapi import Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from kaifang.access import log as access_log
 from kaifang.access.engine import QueryEngine
@@ -49,12 +55,15 @@ def access_log_of(request: Request) -> AccessLogWriter:
 
 
 def close_data(state: object) -> None:
-    """At shutdown: write what the access log still holds, close the engine."""
+    """At shutdown: write what the access log still holds, close the engine. Both are dropped, so
+    an app whose lifespan starts again (test clients, embedding servers) makes new ones."""
     writer = getattr(state, "access_log", None)
     if writer is not None:
+        state.access_log = None  # type: ignore[attr-defined]
         writer.close()
     engine = getattr(state, "query_engine", None)
     if engine is not None:
+        state.query_engine = None  # type: ignore[attr-defined]
         engine.close()
 
 
@@ -83,3 +92,22 @@ def record_access(request: Request, db: Session, scope: Scope, access: Access, b
         db.commit()
     else:
         access_log_of(request).later(access)
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A stream of synchronous chunks that is closed however the response ends. Starlette leaves
+    the generator of a download the client broke off suspended until garbage collection, so its
+    ``finally`` (completing the access log row) could wait indefinitely."""
+
+    def __init__(self, chunks: Iterator[bytes], **kwargs: Any) -> None:
+        super().__init__(chunks, **kwargs)
+        self._chunks = chunks
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(close)

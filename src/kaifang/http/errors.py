@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from kaifang.errors import InvalidParameter, KaifangError, NotAuthenticated, RateLimited, ValidationFailed
 from kaifang.i18n import _
@@ -78,6 +79,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ClientDisconnect):  # the client went away (a download broken off): no error of ours
+            log.info("client disconnected: %s", request.url.path)
+            return Response(status_code=499)
         log.exception("unhandled error")
         message = _("Something went wrong on our side. The error has been logged.")
         if is_api(request):
