@@ -19,6 +19,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 catalog_app = typer.Typer(help="Resource catalog")
 app.add_typer(catalog_app, name="catalog")
+grants_app = typer.Typer(help="Grants of conditional data")
+app.add_typer(grants_app, name="grants")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -165,6 +167,56 @@ def catalog_harvest(
     typer.echo(f"created {len(report.created)}, already there {len(report.skipped)}, failed {len(report.failed)}")
     for name, reason in report.failed:
         typer.echo(f"  {name}: {reason}", err=True)
+
+
+@app.command()
+def trace(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                      help="the leaked file: CSV (any encoding), XLSX, JSON or Parquet"),
+          entry: str | None = typer.Option(None, "--entry", help="short name of the dataset it seems to come from "
+                                                                 "(default: every conditional dataset)"),
+          as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
+    """Name the grant a leaked file came from, with a confidence figure; exit 1 if none is named."""
+    from kaifang.access.engine import QueryEngine
+    from kaifang.access.trace import report_dict, report_lines, trace_file
+    from kaifang.datasets.storage import storage_for
+    from kaifang.db import make_engine, make_session_factory
+    from kaifang.errors import KaifangError
+
+    settings = _settings()
+    database = make_engine(settings.database_url)
+    engine = QueryEngine(settings, storage_for(settings))
+    try:
+        with make_session_factory(database)() as session:
+            report = trace_file(session, settings, engine, file, entry)
+            output = json.dumps(report_dict(report), ensure_ascii=False, indent=2) if as_json \
+                else "\n".join(report_lines(report))
+    except KaifangError as exc:  # no such dataset, a file that cannot be read
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.close()
+        database.dispose()
+    typer.echo(output)
+    if not report.traced:
+        raise typer.Exit(1)
+
+
+@grants_app.command("feedback")
+def grants_feedback(today: str = typer.Option("", help="the day to count from, YYYY-MM-DD (default: today)")) -> None:
+    """Open the usage reports that have fallen due (the daily job does this at 00:01 Beijing time)."""
+    import datetime as dt
+
+    from kaifang.access.feedback import open_due_reports
+    from kaifang.db import make_engine, make_session_factory, unit_of_work
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            opened = open_due_reports(session, settings, dt.date.fromisoformat(today) if today else None)
+    finally:
+        engine.dispose()
+    typer.echo(f"opened {opened} usage reports")
 
 
 @audit_app.command("verify")

@@ -14,10 +14,11 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kaifang.auth.models import User
+from kaifang.cases.models import Case
 from kaifang.catalog.models import CatalogEntry
 from kaifang.db import Base, IdMixin, utcnow
 from kaifang.i18n import N_
@@ -124,3 +125,21 @@ class AccessLog(Base):
     # False while a download streams, and for one the client broke off.
     complete: Mapped[bool] = mapped_column(Boolean, default=True)
     request_id: Mapped[str] = mapped_column(String(64), default="")
+
+
+class FeedbackReport(IdMixin, Base):
+    """One usage report a grant owes for one period (LYG 24), handled as a case: opened by the
+    platform when the period ends, one per grant and period."""
+
+    __tablename__ = "access_feedback"
+    __table_args__ = (UniqueConstraint("grant_id", "period_end", name="uq_access_feedback_period"),)
+
+    grant_id: Mapped[str] = mapped_column(ForeignKey("access_grant.id"), index=True)
+    # Beijing dates, both included.
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case_file.id"), index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    grant: Mapped[Grant] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship(lazy="joined")

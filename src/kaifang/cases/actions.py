@@ -26,7 +26,7 @@ from kaifang.cases.clocks import (
 from kaifang.cases.followers import after_step
 from kaifang.cases.models import Case, CaseAttachment, CaseClock, CaseEntry, EntryKind, ExtensionStatus
 from kaifang.cases.notifications import mark_read, notify
-from kaifang.cases.queries import assignees, holders_of, parties
+from kaifang.cases.queries import holders_of, parties
 from kaifang.cases.roles import case_roles
 from kaifang.cases.thread import add_entry, add_event
 from kaifang.cases.workflow import Transition, Workflow, get
@@ -70,6 +70,24 @@ def do_open_case(
     wf = get(workflow_key)
     if not wf.may_open(actor):
         raise Forbidden(_("You may not open this kind of case."))
+    return _open(session, settings, actor, user, wf, title, body, assignee_org, assignee_user, subject)
+
+
+def do_open_case_for(
+    session: Session, settings: Settings, person: User, workflow_key: str, title: str, body: str,
+    assignee_org: Organisation | None = None, assignee_user: User | None = None,
+    subject: tuple[str, str] | None = None,
+) -> Case:
+    """The platform opens a case for ``person`` (e.g. a usage report falling due): they are its
+    opener, the opening message and the audit event are the system's."""
+    return _open(session, settings, None, person, get(workflow_key), title, body, assignee_org, assignee_user,
+                 subject)
+
+
+def _open(
+    session: Session, settings: Settings, actor: Principal | None, opener: User, wf: Workflow, title: str,
+    body: str, assignee_org: Organisation | None, assignee_user: User | None, subject: tuple[str, str] | None,
+) -> Case:
     errors = FieldErrors()
     _check_text(errors, "title", title, MAX_TITLE)
     _check_text(errors, "body", body, MAX_BODY)
@@ -77,21 +95,21 @@ def do_open_case(
     if assignee_org is None and assignee_user is None and wf.assignee_role is None:
         raise ValueError(f"workflow {wf.key!r} needs an assignee")
     case = Case(
-        workflow=wf.key, state=wf.initial, title=title.strip(), opened_by_id=user.id,
+        workflow=wf.key, state=wf.initial, title=title.strip(), opened_by_id=opener.id,
         assignee_org=assignee_org, assignee_user=assignee_user, profile_key=settings.jurisdiction,
         assignee_role=wf.assignee_role.value if wf.assignee_role and not (assignee_org or assignee_user) else None,
         subject_type=subject[0] if subject else "", subject_id=subject[1] if subject else "",
     )
     session.add(case)
     session.flush()
-    add_entry(session, case, EntryKind.MESSAGE, user, body)
+    add_entry(session, case, EntryKind.MESSAGE, opener if actor is not None else None, body)
     start_clock(session, case, wf.clock, china_today())
     _save(session)
     _record(session, actor, "open", case, title=case.title, profile=case.profile_key)
-    notify(session, settings, assignees(session, case), case, "case_opened", lambda: (
+    notify(session, settings, holders_of(session, case, wf.clock_waits_for), case, "case_opened", lambda: (
         _("New case “%(title)s”", title=case.title),
         _("A new case (%(kind)s) is waiting for you. Due date: %(due)s.",
-          kind=_(wf.title), due=_due_text(case))), skip=user.id)
+          kind=_(wf.title), due=_due_text(case))), skip=opener.id if actor is not None else None)
     return case
 
 

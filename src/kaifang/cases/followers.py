@@ -16,14 +16,27 @@ from kaifang.auth.permissions import Principal
 from kaifang.cases.models import Case
 
 Follower = Callable[[Session, Principal, Case, str], None]
+# Called when the deadline job marks a case overdue (no person acts: the platform does).
+OverdueFollower = Callable[[Session, Case], None]
 _followers: dict[str, Follower] = {}
+_overdue_followers: dict[str, OverdueFollower] = {}
 
 
 def follow(workflow_key: str, follower: Follower) -> None:
     _followers[workflow_key] = follower
 
 
+def follow_overdue(workflow_key: str, follower: OverdueFollower) -> None:
+    _overdue_followers[workflow_key] = follower
+
+
 def after_step(session: Session, actor: Principal, case: Case, new_state: str) -> None:
     follower = _followers.get(case.workflow)
     if follower is not None:
         follower(session, actor, case, new_state)
+
+
+def after_overdue(session: Session, case: Case) -> None:
+    follower = _overdue_followers.get(case.workflow)
+    if follower is not None:
+        follower(session, case)

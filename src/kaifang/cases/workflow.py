@@ -85,7 +85,13 @@ class Workflow:
     pause_roles: frozenset[CaseRole] = frozenset({CaseRole.ASSIGNEE})
     # The platform role whose holders share the queue when no user or organisation is assigned.
     assignee_role: Role | None = None
+    # Whom the clock waits for: reminders and overdue notices go to the holders of this case role.
+    # The assignee answers most cases; a case asking something of its opener (a usage report the
+    # platform opens for a data user) waits for the opener.
+    clock_waits_for: CaseRole = CaseRole.ASSIGNEE
     may_open: Callable[[Principal], bool] = field(default=_logged_in)
+    # The owning domain's page for a case, "{id}" standing for the case id; "" = the generic case page.
+    detail_path: str = ""
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.transitions]

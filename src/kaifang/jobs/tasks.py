@@ -16,6 +16,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 from sqlalchemy.orm import Session
 
+from kaifang.access import feedback
 from kaifang.cases import reminders
 from kaifang.config import Settings
 from kaifang.datasets.queue import make_queue
@@ -26,6 +27,8 @@ from kaifang.jobs import ingest
 # yesterday is marked just after midnight; reminders go out at 08:30 Beijing time.
 OVERDUE_SCHEDULE = {"minute": "5", "hour": "16"}
 REMINDER_SCHEDULE = {"minute": "30", "hour": "0"}
+# Usage reports of periods that ended yesterday open at 00:01 Beijing time.
+FEEDBACK_SCHEDULE = {"minute": "1", "hour": "16"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class Jobs:
     # The daily triggers the consumer's scheduler runs (huey keeps no results of periodic tasks).
     send_reminders_daily: TaskWrapper
     mark_overdue_daily: TaskWrapper
+    # Usage reports of conditional data falling due (kaifang.access.feedback): on demand and daily.
+    open_feedback_reports: TaskWrapper
+    open_feedback_reports_daily: TaskWrapper
     # Dataset ingest: the job runner and its periodic pulls and sweep (kaifang.jobs.ingest).
     ingest: ingest.IngestTasks
 
@@ -85,8 +91,18 @@ def jobs_for(settings: Settings) -> Jobs:
     def mark_overdue_daily() -> int:
         return int(mark_overdue.call_local())
 
+    @huey.task(name="kaifang.open_feedback_reports")
+    def open_feedback_reports(today: str | None = None) -> int:
+        return _in_unit_of_work(settings, lambda s: feedback.open_due_reports(s, settings, _day(today)))
+
+    @huey.periodic_task(crontab(**FEEDBACK_SCHEDULE), name="kaifang.open_feedback_reports_daily")
+    def open_feedback_reports_daily() -> int:
+        return int(open_feedback_reports.call_local())
+
     return Jobs(huey=huey, send_reminders=send_reminders, mark_overdue=mark_overdue,
                 send_reminders_daily=send_reminders_daily, mark_overdue_daily=mark_overdue_daily,
+                open_feedback_reports=open_feedback_reports,
+                open_feedback_reports_daily=open_feedback_reports_daily,
                 ingest=ingest.register(huey, settings))
 
 
@@ -105,6 +121,7 @@ def start_background_consumer(settings: Settings) -> Consumer:
     ingest.recover(settings)
     consumer = jobs.huey.create_consumer(workers=1, worker_type="thread", periodic=True)
     consumer.start()
+    jobs.open_feedback_reports()
     jobs.mark_overdue()
     jobs.send_reminders()
     return consumer

@@ -46,6 +46,7 @@ class ClockName(StrEnum):
     PROACTIVE_DISCLOSURE = "proactive_disclosure"
     THIRD_PARTY_OPINION = "third_party_opinion"
     CONTACT_REPLY = "contact_reply"
+    USAGE_FEEDBACK = "usage_feedback"
 
 
 class FeeMode(StrEnum):

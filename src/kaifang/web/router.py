@@ -10,6 +10,8 @@ from kaifang.i18n import _
 from kaifang.web.routes import (
     accounts,
     admin,
+    agreement_admin,
+    application_case,
     applications,
     audit,
     calendar_admin,
@@ -30,8 +32,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 # Every page route passes the CSRF check on unsafe methods.
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for module in (pages, search, sitemap, accounts, orgs, datasets, data_pages, applications, grants, uploads,
-               catalog_admin, admin, audit, cases, calendar_admin):
+for module in (pages, search, sitemap, accounts, orgs, datasets, data_pages, applications, application_case,
+               agreement_admin, grants, uploads, catalog_admin, admin, audit, cases, calendar_admin):
     web_router.include_router(module.router)
 
 

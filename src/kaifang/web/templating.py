@@ -43,8 +43,9 @@ def environment() -> Environment:
     return env
 
 
-def flash(request: Request, message: str, category: str = "success") -> None:
-    request.session.setdefault(FLASH_KEY, []).append([category, message])
+def flash(request: Request, message: str, category: str = "success", link: tuple[str, str] | None = None) -> None:
+    """A message for the next page; ``link`` (href, label) follows it, e.g. to what needs doing next."""
+    request.session.setdefault(FLASH_KEY, []).append([category, message, *(link or ())])
 
 
 def _pop_flashes(request: Request) -> list[list[str]]:

@@ -116,7 +116,11 @@ def _case_page(request: Request, db: Session, actor: Principal, case: Case, stat
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_detail(case_id: str, request: Request, actor: Principal = Depends(LOGGED_IN),
                 db: Session = Depends(get_db)) -> Response:
-    return _case_page(request, db, actor, access_case(db, actor, case_id))
+    case = access_case(db, actor, case_id)
+    own_page = get(case.workflow).detail_path
+    if own_page:  # a domain that shows its cases on its own page (applications)
+        return _redirect(own_page.format(id=case.id))
+    return _case_page(request, db, actor, case)
 
 
 def _attempt(request: Request, db: Session, actor: Principal, case: Case, form: dict[str, str],

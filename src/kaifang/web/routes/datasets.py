@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from kaifang.access.withdrawal import do_withdraw_dataset
 from kaifang.auth.models import Organisation, Role
 from kaifang.auth.permissions import Principal
 from kaifang.auth.queries import access_organisation
@@ -29,7 +30,6 @@ from kaifang.catalog.review import (
     SUBMITTABLE,
     do_review_step,
     do_submit_entry,
-    do_withdraw_entry,
     may_follow_review,
     review_case,
 )
@@ -279,7 +279,7 @@ def safe_next(value: str, default: str) -> str:
 
 
 def attempt(request: Request, db: Session, actor: Principal, name: str, form: dict[str, str],
-            action: Callable[[], object], done: str) -> Response:
+            action: Callable[[], object], done: str, link: tuple[str, str] | None = None) -> Response:
     """Runs one write on the entry: commit and go on, or show why not on the dataset page."""
     try:
         action()
@@ -291,7 +291,7 @@ def attempt(request: Request, db: Session, actor: Principal, name: str, form: di
         db.rollback()
         flash(request, exc.message, "error")
         return _detail_page(request, db, actor, name, exc.status_code)
-    flash(request, done)
+    flash(request, done, link=link)
     return RedirectResponse(safe_next(form.get("next", ""), f"/datasets/{name}"), status_code=303)
 
 
@@ -309,9 +309,11 @@ def submit_entry(name: str, request: Request, form: dict[str, str] = Depends(for
 def withdraw_entry(name: str, request: Request, form: dict[str, str] = Depends(form_data),
                    actor: Principal = Depends(LOGGED_IN), db: Session = Depends(get_db)) -> Response:
     entry = access_entry(db, actor, name)
+    # Who received the data is followed up from the list of recipients (LYG 26).
     return attempt(request, db, actor, name, form,
-                   lambda: do_withdraw_entry(db, actor, entry, form.get("reason", "")),
-                   _("The entry is withdrawn from the open list."))
+                   lambda: do_withdraw_dataset(db, actor, entry, form.get("reason", "")),
+                   _("The entry is withdrawn from the open list and every grant of it is suspended."),
+                   link=(f"/datasets/{name}/recipients", _("Follow up with everyone who received its data")))
 
 
 REVIEW_DONE = {
