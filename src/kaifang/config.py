@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     api_page_rows: int = 100
     api_max_page_rows: int = 1000
     api_max_groups: int = 10_000
+    # Memory per process for encoded answers about open data (pages, aggregates); 0 = no cache.
+    api_cache_mb: int = 64
     # Open-data API calls are logged in batches this often (seconds); 0 writes each call at once.
     access_log_flush_seconds: float = 1.0
     # Rate limits and quotas of the data API: per token (or signed-in user) and per address for

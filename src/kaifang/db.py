@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
@@ -80,7 +81,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Sync routes run on a pool of 40 threads: a pool of 5 (+10) connections made busy servers
+    # open and set up new connections again and again.
+    # JSON columns are read on every data request (schemas) and written with every access log row.
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
+    if "poolclass" not in kwargs and ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs

@@ -6,10 +6,12 @@ the version next to it (``replica_dir``): compressed columns with zone maps, plu
 row number (``__kf_row``) as the keyset key. Replicas are derived data — immutable like the
 versions they copy, rebuilt whenever missing, safe to delete.
 
-One in-memory DuckDB instance per process attaches the replicas read-only. It may read no other
-file (``enable_external_access = false`` with only the replica folder allowed) and its settings
-are locked; each thread queries through its own cursor, and a watchdog interrupts any query
-running past the time limit.
+Two in-memory DuckDB instances per process attach the replicas read-only: one running each query
+on a single thread, for pages and counts (under load a page is cheapest on one core, and requests
+run side by side anyway), and one with ``query_threads`` for aggregates and downloads, which scan
+whole versions. Neither may read any other file (``enable_external_access = false`` with only the
+replica folder allowed) and their settings are locked; each thread queries through its own
+cursor, and a watchdog interrupts any query running past the time limit.
 """
 
 # ruff: noqa: S608 - SQL text is built from quote()/literal()-escaped names; values are bound
@@ -103,10 +105,15 @@ class Watchdog:
 
     def watch(self, cursor: duckdb.DuckDBPyConnection, seconds: float) -> int:
         ticket = next(self._ids)
+        deadline = time.monotonic() + seconds
         with self._wake:
             self._running[ticket] = cursor
-            heapq.heappush(self._heap, (time.monotonic() + seconds, ticket))
-            self._wake.notify()
+            # With one time limit for all, a new deadline is rarely the earliest: the thread is
+            # woken only when it is (or when it was idle).
+            earliest = not self._heap or deadline < self._heap[0][0]
+            heapq.heappush(self._heap, (deadline, ticket))
+            if earliest:
+                self._wake.notify()
         return ticket
 
     def done(self, ticket: int) -> None:
@@ -139,18 +146,23 @@ class QueryEngine:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder.resolve()
         self.timeout = settings.query_timeout_seconds
-        self._db = duckdb.connect(":memory:")
-        self._db.execute(f"SET threads = {int(settings.query_threads)}")
-        self._db.execute(f"SET memory_limit = {literal(settings.query_memory_limit)}")
-        self._db.execute(f"SET allowed_directories = [{literal(str(self.folder) + os.sep)}]")
-        self._db.execute("SET enable_external_access = false")
-        self._db.execute("SET lock_configuration = true")
+        self._db = self._instance(1)
+        self._bulk = self._instance(max(1, int(settings.query_threads)))
         self._attached: dict[str, str] = {}
         self._lock = threading.Lock()
         self._builds: dict[str, threading.Lock] = {}
         self._local = threading.local()
         self._watchdog = Watchdog()
         self.totals = Lru(50_000)
+
+    def _instance(self, threads: int) -> duckdb.DuckDBPyConnection:
+        db = duckdb.connect(":memory:")
+        db.execute(f"SET threads = {threads}")
+        db.execute(f"SET memory_limit = {literal(self.settings.query_memory_limit)}")
+        db.execute(f"SET allowed_directories = [{literal(str(self.folder) + os.sep)}]")
+        db.execute("SET enable_external_access = false")
+        db.execute("SET lock_configuration = true")
+        return db
 
     # ---- replicas -------------------------------------------------------------------------------
 
@@ -167,7 +179,8 @@ class QueryEngine:
             alias = self._attached.get(ref.id)
             if alias is None:
                 alias = f"r_{ref.id}"
-                self._db.execute(f"ATTACH {literal(str(path))} AS {quote(alias)} (READ_ONLY)")
+                for db in (self._db, self._bulk):
+                    db.execute(f"ATTACH {literal(str(path))} AS {quote(alias)} (READ_ONLY)")
                 self._attached[ref.id] = alias
         return alias
 
@@ -218,15 +231,18 @@ class QueryEngine:
 
     # ---- queries --------------------------------------------------------------------------------
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+    def _cursor(self, bulk: bool) -> duckdb.DuckDBPyConnection:
+        name = "bulk" if bulk else "cursor"
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, name, None)
         if cursor is None:
-            cursor = self._local.cursor = self._db.cursor()
+            cursor = (self._bulk if bulk else self._db).cursor()
+            setattr(self._local, name, cursor)
         return cursor
 
-    def run(self, compiled: Compiled, fetch: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Runs one query with the time limit and returns what ``fetch`` reads of its result."""
-        cursor = self._cursor()
+    def run(self, compiled: Compiled, fetch: Callable[[duckdb.DuckDBPyConnection], T], bulk: bool = False) -> T:
+        """Runs one query with the time limit and returns what ``fetch`` reads of its result;
+        ``bulk`` for queries that scan a whole version (aggregates), which get several threads."""
+        cursor = self._cursor(bulk)
         ticket = self._watchdog.watch(cursor, self.timeout)
         try:
             return fetch(cursor.execute(compiled.text, compiled.params))
@@ -236,8 +252,8 @@ class QueryEngine:
         finally:
             self._watchdog.done(ticket)
 
-    def fetchall(self, compiled: Compiled) -> list[tuple[Any, ...]]:
-        return self.run(compiled, lambda result: result.fetchall())
+    def fetchall(self, compiled: Compiled, bulk: bool = False) -> list[tuple[Any, ...]]:
+        return self.run(compiled, lambda result: result.fetchall(), bulk)
 
     def scalar(self, compiled: Compiled) -> Any:
         row = self.run(compiled, lambda result: result.fetchone())
@@ -246,7 +262,7 @@ class QueryEngine:
     def batches(self, compiled: Compiled, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """The result as Arrow batches, for downloads: a cursor of its own, no time limit (a large
         download streams for as long as the client reads)."""
-        cursor = self._db.cursor()
+        cursor = self._bulk.cursor()
         try:
             reader = cursor.sql(compiled.text, params=compiled.params).to_arrow_reader(batch_rows)
             yield from reader
@@ -255,3 +271,4 @@ class QueryEngine:
 
     def close(self) -> None:
         self._db.close()
+        self._bulk.close()

@@ -118,7 +118,7 @@ def _json_number(value: Any) -> Any:
 
 def read_aggregate(engine: QueryEngine, scope: Scope, query: AggregateQuery) -> AggregatePage:
     spec = scope.spec(engine.alias(scope.version))
-    rows = engine.fetchall(compile_aggregate(spec, query))
+    rows = engine.fetchall(compile_aggregate(spec, query), bulk=True)
     truncated = len(rows) > query.limit
     columns = (*query.group_by, *(m.label for m in query.measures))
     width = len(query.group_by)

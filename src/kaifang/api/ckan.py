@@ -45,7 +45,7 @@ from kaifang.errors import (
     ValidationFailed,
 )
 from kaifang.http.access import PUBLIC
-from kaifang.http.deps import get_db, get_settings
+from kaifang.http.deps import get_db, settings_of
 
 # The CKAN release whose Action API this subset follows.
 CKAN_VERSION = "2.10.4"
@@ -424,14 +424,14 @@ async def _params(request: Request) -> Params:
 
 async def _dispatch(name: str, request: Request, db: Session, actor: Principal) -> Response:
     if name == "datastore_search":
-        settings: Settings = get_settings(request)
+        settings: Settings = settings_of(request)
         params = await _params(request)
         return await run_in_threadpool(datastore_search, request, db, settings, actor, params, _help_url(request))
     action = ACTIONS.get(name)
     if action is None:
         raise CkanError(400, "Bad Request", f"Bad request - Action name not known: {name}")
     params = await _params(request)
-    base = get_settings(request).base_url.rstrip("/")
+    base = settings_of(request).base_url.rstrip("/")
     # The actions are synchronous database work: keep them off the event loop.
     result = await run_in_threadpool(action, db, params, base)
     return JSONResponse({"help": _help_url(request), "success": True, "result": result})

@@ -8,6 +8,7 @@ OpenAPI description because their names are the dataset's columns.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,10 +18,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from kaifang.access import log as access_log
 from kaifang.access.columns import Column
-from kaifang.access.cursor import unseal
+from kaifang.access.cursor import Sealed, unseal
 from kaifang.access.downloads import arrow_schema, logged_stream, open_download, parse_download
 from kaifang.access.exports import Format, csv_stream
 from kaifang.access.log import Access
@@ -33,8 +35,9 @@ from kaifang.cases.clocks import china_today
 from kaifang.config import Settings
 from kaifang.errors import InvalidParameter
 from kaifang.http.access import PUBLIC
+from kaifang.http.cache import Answer, answer_cache_of
 from kaifang.http.data import ClosingStreamingResponse, engine_of, meter, record_access, who
-from kaifang.http.deps import get_db, get_settings
+from kaifang.http.deps import get_db, get_settings, settings_of
 from kaifang.i18n import _
 
 router = APIRouter(prefix="/datasets/{name}", tags=["data"])
@@ -182,46 +185,103 @@ def rows_body(scope: Scope, page: RowsPage, request: Request) -> dict[str, Any]:
             "next_url": page_url(request, page.next_token)}
 
 
-def serve_rows(request: Request, db: Session, settings: Settings, actor: Principal, name: str,
-               channel: Channel) -> tuple[Scope, RowsPage]:
-    """Rows of one page through ``channel`` (the API, the preview): checked, read, not yet logged."""
-    params = _params(request)
-    token = next((v for k, v in params if k == "next" and v.strip()), None)
+def rows_scope(request: Request, db: Session, settings: Settings, actor: Principal, name: str,
+               channel: Channel) -> tuple[Scope, Sealed | None]:
+    """The gate for a page of rows: the scope, pinned to the version of a ``next`` token if any."""
+    token = next((v for k, v in _params(request) if k == "next" and v.strip()), None)
     sealed = unseal(settings.secret_key, token.strip()) if token else None
-    scope = _scope(request, db, settings, actor, name, channel, sealed.version_id if sealed else None)
-    query = parse_rows(params, scope.by_name, default_limit=settings.api_page_rows,
+    return _scope(request, db, settings, actor, name, channel, sealed.version_id if sealed else None), sealed
+
+
+def read_page(request: Request, settings: Settings, scope: Scope, sealed: Sealed | None) -> RowsPage:
+    query = parse_rows(_params(request), scope.by_name, default_limit=settings.api_page_rows,
                        max_limit=settings.api_max_page_rows)
-    return scope, read_rows(engine_of(request), settings.secret_key, scope, query, sealed)
+    return read_rows(engine_of(request), settings.secret_key, scope, query, sealed)
 
 
-def rows_access(request: Request, actor: Principal, scope: Scope, page: RowsPage, channel: Channel,
-                fmt: str) -> Access:
+def _cache_key(kind: str, scope: Scope, request: Request) -> tuple[object, ...]:
+    return (kind, scope.version.id, scope.key, str(request.base_url), tuple(request.query_params.multi_items()))
+
+
+def cached(request: Request, db: Session, scope: Scope, kind: str, access: Access) -> Response | None:
+    """The answer already computed for this very query of open data, logged as served again."""
+    cache = answer_cache_of(request)
+    if scope.conditional or cache is None:
+        return None
+    answer = cache.get(_cache_key(kind, scope, request))
+    if answer is None:
+        return None
+    access.rows = answer.rows
+    record_access(request, db, scope, access, answer.body, answer.sha256)
+    return Response(answer.body, media_type=answer.media_type,
+                    headers={**getattr(request.state, "rate_headers", {}), **answer.headers})
+
+
+def answer(request: Request, db: Session, scope: Scope, kind: str, access: Access, body: bytes, media_type: str,
+           headers: dict[str, str]) -> Response:
+    """Logs and sends an answer (kept for the next caller when it is about open data)."""
+    digest = hashlib.sha256(body).hexdigest()
+    record_access(request, db, scope, access, body, digest)
+    cache = answer_cache_of(request)
+    if not scope.conditional and cache is not None:
+        cache.put(_cache_key(kind, scope, request), Answer(body, digest, access.rows, media_type, headers))
+    return Response(body, media_type=media_type, headers={**getattr(request.state, "rate_headers", {}), **headers})
+
+
+def rows_access(request: Request, actor: Principal, scope: Scope, channel: Channel, fmt: str) -> Access:
     summary = {"query": [[k, v] for k, v in _params(request) if k != "next"][:40],
                "page": "next" in request.query_params}
     return Access(who(request, actor), scope.entry_id, scope.version.id, channel, "rows", scope.grant_id, fmt,
-                  summary, rows=len(page.rows))
+                  summary)
+
+
+def answers_on_the_loop(settings: Settings) -> bool:
+    """Whether an answer kept in memory is sent without a trip through the thread pool.
+
+    That trip (and the handing of the interpreter lock between threads) costs more than the rest
+    of a cached answer. It is taken only when everything before the cache is local and quick: the
+    gate's one indexed read of an SQLite file, rate counts in this process's memory, and an access
+    log queued for the background writer. On PostgreSQL or Redis those are network round trips and
+    run in the pool, like every other call to them."""
+    return settings.is_sqlite and not settings.redis_url and settings.access_log_flush_seconds > 0
+
+
+def _rows_answer(request: Request, db: Session, settings: Settings, actor: Principal, name: str, fmt: str,
+                 gate: tuple[Scope, Sealed | None] | None = None) -> Response:
+    scope, sealed = gate or rows_scope(request, db, settings, actor, name, Channel.API)
+    access = rows_access(request, actor, scope, Channel.API, fmt)
+    hit = cached(request, db, scope, "rows", access) if gate is None else None
+    if hit is not None:
+        return hit
+    page = read_page(request, settings, scope, sealed)
+    access.rows = len(page.rows)
+    headers = {"X-Kaifang-Version": str(page.version_number)}
+    if page.next_token:
+        headers["Link"] = f'<{page_url(request, page.next_token)}>; rel="next"'
+    if fmt == "csv":
+        body = b"".join(csv_stream(iter([_batch(scope, page)]), [c.name for c in page.fields], bom=True))
+        return answer(request, db, scope, "rows", access, body, "text/csv; charset=utf-8", headers)
+    body = orjson.dumps(rows_body(scope, page, request), option=orjson.OPT_NON_STR_KEYS)
+    return answer(request, db, scope, "rows", access, body, "application/json", headers)
 
 
 @router.get("/rows", response_model=RowsOut, summary="Rows of a dataset, filtered, sorted, paged",
             responses={**ERRORS, 200: {"content": {"text/csv": {}}, "description": "A page of rows (JSON or CSV)."}},
             description=FILTERS, openapi_extra={"parameters": ROWS_PARAMS})
-def rows(name: str, request: Request, actor: Principal = Depends(PUBLIC), db: Session = Depends(get_db),
-         settings: Settings = Depends(get_settings)) -> Response:
+async def rows(name: str, request: Request, actor: Principal = Depends(PUBLIC),
+               db: Session = Depends(get_db)) -> Response:
+    settings = settings_of(request)  # not a dependency: each one costs the busiest route time
     fmt = request.query_params.get("format", "json").lower()
     if fmt not in ("json", "csv"):
         raise InvalidParameter("format", _("Use json or csv."))
-    scope, page = serve_rows(request, db, settings, actor, name, Channel.API)
-    access = rows_access(request, actor, scope, page, Channel.API, fmt)
-    headers = {**getattr(request.state, "rate_headers", {}), "X-Kaifang-Version": str(page.version_number)}
-    if page.next_token:
-        headers["Link"] = f'<{page_url(request, page.next_token)}>; rel="next"'
-    if fmt == "csv":
-        body = b"".join(csv_stream(iter([_batch(scope, page)]), [c.name for c in page.fields], bom=True))
-        record_access(request, db, scope, access, body)
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    body = orjson.dumps(rows_body(scope, page, request), option=orjson.OPT_NON_STR_KEYS)
-    record_access(request, db, scope, access, body)
-    return Response(body, media_type="application/json", headers=headers)
+    gate = None
+    if answers_on_the_loop(settings):
+        gate = rows_scope(request, db, settings, actor, name, Channel.API)
+        if not gate[0].conditional:
+            hit = cached(request, db, gate[0], "rows", rows_access(request, actor, gate[0], Channel.API, fmt))
+            if hit is not None:
+                return hit
+    return await run_in_threadpool(_rows_answer, request, db, settings, actor, name, fmt, gate)
 
 
 def _batch(scope: Scope, page: RowsPage) -> pa.RecordBatch:
@@ -236,27 +296,46 @@ def aggregate_body(scope: Scope, page: AggregatePage, measures: list[str], group
             "truncated": page.truncated}
 
 
-def serve_aggregate(request: Request, db: Session, settings: Settings, actor: Principal, name: str,
-                    channel: Channel) -> tuple[Scope, dict[str, Any]]:
-    scope = _scope(request, db, settings, actor, name, channel)
+def aggregate_data(request: Request, settings: Settings, scope: Scope) -> dict[str, Any]:
     query = parse_aggregate(_params(request), scope.by_name, default_limit=settings.api_max_groups,
                             max_limit=settings.api_max_groups)
     page = read_aggregate(engine_of(request), scope, query)
-    return scope, aggregate_body(scope, page, [m.label for m in query.measures], list(query.group_by))
+    return aggregate_body(scope, page, [m.label for m in query.measures], list(query.group_by))
+
+
+def _aggregate_answer(request: Request, db: Session, settings: Settings, actor: Principal, name: str,
+                      scope: Scope | None = None) -> Response:
+    fresh = scope is None
+    scope = scope or _scope(request, db, settings, actor, name, Channel.API)
+    access = _aggregate_access(request, actor, scope)
+    hit = cached(request, db, scope, "aggregate", access) if fresh else None
+    if hit is not None:
+        return hit
+    data = aggregate_data(request, settings, scope)
+    access.rows = len(data["rows"])
+    body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    return answer(request, db, scope, "aggregate", access, body, "application/json",
+                  {"X-Kaifang-Version": str(data["version"])})
+
+
+def _aggregate_access(request: Request, actor: Principal, scope: Scope) -> Access:
+    return Access(who(request, actor), scope.entry_id, scope.version.id, Channel.API, "aggregate", scope.grant_id,
+                  "json", {"query": [[k, v] for k, v in _params(request)][:40]})
 
 
 @router.get("/aggregate", response_model=AggregateOut, responses=ERRORS, summary="Group and count, sum, average…",
             description=FILTERS, openapi_extra={"parameters": AGGREGATE_PARAMS})
-def aggregate(name: str, request: Request, actor: Principal = Depends(PUBLIC), db: Session = Depends(get_db),
-              settings: Settings = Depends(get_settings)) -> Response:
-    scope, data = serve_aggregate(request, db, settings, actor, name, Channel.API)
-    body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
-    record_access(request, db, scope, Access(who(request, actor), scope.entry_id, scope.version.id, Channel.API,
-                                             "aggregate", scope.grant_id, "json",
-                                             {"query": [[k, v] for k, v in _params(request)][:40]},
-                                             rows=len(data["rows"])), body)
-    return Response(body, media_type="application/json",
-                    headers={**getattr(request.state, "rate_headers", {}), "X-Kaifang-Version": str(data["version"])})
+async def aggregate(name: str, request: Request, actor: Principal = Depends(PUBLIC),
+                    db: Session = Depends(get_db)) -> Response:
+    settings = settings_of(request)
+    scope = None
+    if answers_on_the_loop(settings):
+        scope = _scope(request, db, settings, actor, name, Channel.API)
+        if not scope.conditional:
+            hit = cached(request, db, scope, "aggregate", _aggregate_access(request, actor, scope))
+            if hit is not None:
+                return hit
+    return await run_in_threadpool(_aggregate_answer, request, db, settings, actor, name, scope)
 
 
 def start_download(request: Request, db: Session, settings: Settings, actor: Principal, name: str,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kaifang.auth.permissions import Principal
 from kaifang.catalog.dcat import PAGE_SIZE, catalog_graph, dataset_graph, serialise
 from kaifang.http.access import PUBLIC
-from kaifang.http.deps import get_db, get_settings
+from kaifang.http.deps import get_db, settings_of
 
 router = APIRouter(tags=["dcat"])
 
@@ -25,7 +25,7 @@ def _response(body: str, fmt: str) -> Response:
 
 
 def _catalog(request: Request, db: Session, fmt: str, page: int) -> Response:
-    base = get_settings(request).base_url
+    base = settings_of(request).base_url
     graph = catalog_graph(db, base, page, PAGE_SIZE, feed_url=f"{base.rstrip('/')}/catalog.{fmt}")
     return _response(serialise(graph, "jsonld" if fmt == "jsonld" else "turtle"), fmt)
 
@@ -45,10 +45,10 @@ def catalog_ttl(request: Request, page: int = Query(1, ge=1, le=100000),
 @router.get("/datasets/{name}.jsonld", summary="One public dataset as DCAT-AP JSON-LD")
 def dataset_jsonld(name: str, request: Request, actor: Principal = Depends(PUBLIC),
                    db: Session = Depends(get_db)) -> Response:
-    return _response(serialise(dataset_graph(db, get_settings(request).base_url, name), "jsonld"), "jsonld")
+    return _response(serialise(dataset_graph(db, settings_of(request).base_url, name), "jsonld"), "jsonld")
 
 
 @router.get("/datasets/{name}.ttl", summary="One public dataset as DCAT-AP Turtle")
 def dataset_ttl(name: str, request: Request, actor: Principal = Depends(PUBLIC),
                 db: Session = Depends(get_db)) -> Response:
-    return _response(serialise(dataset_graph(db, get_settings(request).base_url, name), "turtle"), "ttl")
+    return _response(serialise(dataset_graph(db, settings_of(request).base_url, name), "turtle"), "ttl")

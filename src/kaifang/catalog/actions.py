@@ -16,6 +16,7 @@ from kaifang.catalog.search import index_entry
 from kaifang.catalog.taxonomy import list_domains
 from kaifang.catalog.visibility import can_edit, organisations_in_charge
 from kaifang.catalog.vocab import EntryStatus
+from kaifang.db import utcnow
 from kaifang.errors import Conflict, Forbidden, ValidationFailed
 from kaifang.i18n import _
 
@@ -45,6 +46,8 @@ def apply_fields(entry: CatalogEntry, data: EntryInput, dates: tuple[object, obj
         row.description, row.sensitivity = item.description.strip(), item.sensitivity
         rows.append(row)
     entry.items = rows
+    # The entry row changes whenever its items do: readers key what they keep of the items on it.
+    entry.updated_at = utcnow()
 
 
 def do_create_entry(session: Session, actor: Principal, provider: Organisation, data: EntryInput) -> CatalogEntry:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from kaifang.auth.actions import touch_token
 from kaifang.auth.models import User
@@ -68,8 +69,13 @@ class Access:
                  login: bool = False) -> None:
         self.name, self.check, self.login = name, check, login
 
-    def __call__(self, request: Request, db: Session = Depends(get_db)) -> Principal:
-        principal = resolve_principal(request, db)
+    async def __call__(self, request: Request, db: Session = Depends(get_db)) -> Principal:
+        # Without credentials there is nothing to look up: no trip through the thread pool.
+        if getattr(request.state, "principal", None) is None and (
+                _bearer(request) is not None or SESSION_USER in request.session):
+            principal = await run_in_threadpool(resolve_principal, request, db)
+        else:
+            principal = resolve_principal(request, db)
         if (self.login or self.check) and not principal.is_authenticated:
             raise NotAuthenticated(_("Please log in first."))
         if self.check and not self.check(principal):

@@ -82,11 +82,12 @@ def who(request: Request, actor: Principal) -> Who:
     return Who(actor.user.id, actor.user.username, token.id if token is not None else None)
 
 
-def record_access(request: Request, db: Session, scope: Scope, access: Access, body: bytes | None = None) -> None:
+def record_access(request: Request, db: Session, scope: Scope, access: Access, body: bytes | None = None,
+                  sha256: str | None = None) -> None:
     """Logs one call. Conditional data: in this transaction, committed before the response leaves;
     open data: queued for the background writer."""
     if body is not None:
-        access.bytes, access.sha256 = len(body), hashlib.sha256(body).hexdigest()
+        access.bytes, access.sha256 = len(body), sha256 or hashlib.sha256(body).hexdigest()
     if scope.conditional:
         access_log.write_now(db, access)
         db.commit()

@@ -18,7 +18,7 @@ from kaifang.auth.permissions import Principal
 from kaifang.catalog.models import CatalogEntry
 from kaifang.catalog.visibility import public_clause
 from kaifang.http.access import PUBLIC
-from kaifang.http.deps import get_db, get_settings
+from kaifang.http.deps import get_db, settings_of
 
 router = APIRouter()
 
@@ -61,7 +61,7 @@ def _site_lines(db: Session, base: str) -> list[str]:
 @router.get("/sitemap.xml")
 def sitemap(request: Request, page: int = 0, actor: Principal = Depends(PUBLIC),
             db: Session = Depends(get_db)) -> Response:
-    base = get_settings(request).base_url.rstrip("/")
+    base = settings_of(request).base_url.rstrip("/")
     total = db.scalar(select(func.count()).select_from(CatalogEntry).where(public_clause())) or 0
     files = max(1, -(-total // PER_FILE))
     if files > 1 and page == 0:
@@ -74,6 +74,6 @@ def sitemap(request: Request, page: int = 0, actor: Principal = Depends(PUBLIC),
 
 @router.get("/robots.txt", response_class=PlainTextResponse)
 def robots(request: Request, actor: Principal = Depends(PUBLIC)) -> str:
-    base = get_settings(request).base_url.rstrip("/")
+    base = settings_of(request).base_url.rstrip("/")
     rules = "\n".join(f"Disallow: {path}" for path in PRIVATE_AREAS)
     return f"User-agent: *\nAllow: /\n{rules}\n\nSitemap: {base}/sitemap.xml\n"
